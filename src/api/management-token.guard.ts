@@ -1,0 +1,29 @@
+import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Request } from 'express';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** Guards the management API with `Authorization: Bearer <--api.token>`. */
+@Injectable()
+export class ManagementTokenGuard implements CanActivate {
+  private readonly expected: Buffer | null;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.expected = config.apiToken ? digest(config.apiToken) : null;
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    if (!this.expected) {
+      throw new ForbiddenException('the management API is disabled: start the proxy with --api.token=<secret> (or API_TOKEN) to enable it');
+    }
+    const header = context.switchToHttp().getRequest<Request>().headers.authorization ?? '';
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    // Compare digests so the comparison takes the same time whatever the token's length.
+    if (!match || !timingSafeEqual(digest(match[1].trim()), this.expected)) {
+      throw new UnauthorizedException('missing or wrong bearer token (Authorization: Bearer <api.token>)');
+    }
+    return true;
+  }
+}

@@ -1,0 +1,142 @@
+import { ConfigError, FLAGS, FlagKey, FlagSpec, FlagValues, HostPort, LogLevelName } from './flags.js';
+
+/** The validated configuration every module receives; nothing else reads process.env. */
+export interface AppConfig {
+  readonly stratumAddr: HostPort;
+  readonly webAddr: HostPort;
+  readonly database: { readonly type: 'sqlite'; readonly path: string } | { readonly type: 'postgres'; readonly url: string };
+  readonly metricsTag: string;
+  readonly log: { readonly syslog: boolean; readonly level: LogLevelName; readonly format: 'text' | 'json' };
+  readonly apiToken: string;
+  readonly stratum: {
+    readonly extranonce1Size: number;
+    readonly extranonce2Size: number;
+    readonly versionMask: number;
+    readonly silenceTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+    readonly sessionLingerMs: number;
+    readonly maxLineLength: number;
+    readonly maxProtocolErrors: number;
+    readonly maxConnections: number;
+  };
+  readonly upstream: {
+    readonly maxLineLength: number;
+    readonly connectTimeoutMs: number;
+    readonly giveUpAfterMs: number;
+    readonly submitTimeoutMs: number;
+  };
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+export type CliRequest = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: AppConfig };
+
+const BY_NAME = new Map<string, [FlagKey, FlagSpec]>(
+  (Object.entries(FLAGS) as [FlagKey, FlagSpec][]).map(([key, spec]) => [spec.name.toLowerCase(), [key, spec]]),
+);
+
+/**
+ * Reads flags (`-flag=value`, `--flag=value`, `--flag value`, bare boolean flags) and the environment;
+ * flags win. Throws ConfigError with one line naming the flag and what was wrong.
+ */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest {
+  const raw = new Map<FlagKey, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-help' || arg === '-h') return { kind: 'help' };
+    if (arg === '--version' || arg === '-version' || arg === '-v') return { kind: 'version' };
+    const match = /^--?([^=]+)(?:=([\s\S]*))?$/.exec(arg);
+    if (!match) throw new ConfigError(`${arg}: unexpected argument (flags look like --name=value; see --help)`);
+    const entry = BY_NAME.get(match[1].toLowerCase());
+    if (!entry) throw new ConfigError(`--${match[1]}: unknown flag (see --help)`);
+    const [key, spec] = entry;
+    let value = match[2];
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (spec.boolean) {
+        value = next !== undefined && /^(true|false)$/i.test(next) ? argv[++i] : 'true';
+      } else if (
+        next === undefined ||
+        (next.startsWith('-') && next.length > 1 && BY_NAME.has(next.replace(/^--?/, '').split('=')[0].toLowerCase()))
+      ) {
+        throw new ConfigError(`--${spec.name}: missing value`);
+      } else {
+        value = argv[++i];
+      }
+    }
+    raw.set(key, value);
+  }
+
+  const values = {} as Record<FlagKey, unknown>;
+  for (const [key, spec] of Object.entries(FLAGS) as [FlagKey, FlagSpec][]) {
+    const fromFlag = raw.get(key);
+    const fromEnv = env[spec.env];
+    const source =
+      fromFlag !== undefined ? `--${spec.name}` : fromEnv !== undefined ? `${spec.env} (--${spec.name})` : `--${spec.name} default`;
+    const text = fromFlag ?? fromEnv ?? spec.defaultValue;
+    if (text === undefined) continue;
+    try {
+      values[key] = spec.parse(text);
+    } catch (error) {
+      const reason = error instanceof ConfigError ? error.message : String(error);
+      throw new ConfigError(`${source}: ${reason}`);
+    }
+  }
+  return { kind: 'run', config: toAppConfig(values as FlagValues) };
+}
+
+function required<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('flag without default'); // unreachable: every required flag has a default
+  return value;
+}
+
+function toAppConfig(v: FlagValues): AppConfig {
+  const stratumAddr = required(v.stratumAddr);
+  const extranonce1Size = required(v.extranonce1Size);
+  const extranonce2Size = required(v.extranonce2Size);
+  const dbUrl = v.dbUrl ?? '';
+  const path = required(v.dbPath);
+  if (!dbUrl && path.trim() === '') throw new ConfigError('--db.path: expected a file name, got ""');
+  return {
+    stratumAddr,
+    webAddr: required(v.webAddr),
+    database: dbUrl ? { type: 'postgres', url: dbUrl } : { type: 'sqlite', path },
+    metricsTag: v.metricsTag ?? `${stratumAddr.host}:${stratumAddr.port}`,
+    log: { syslog: required(v.syslog), level: required(v.logLevel), format: required(v.logFormat) },
+    apiToken: v.apiToken ?? '',
+    stratum: {
+      extranonce1Size,
+      extranonce2Size,
+      versionMask: required(v.versionMask),
+      silenceTimeoutMs: required(v.silenceTimeout),
+      idleTimeoutMs: required(v.idleTimeout),
+      sessionLingerMs: required(v.sessionLinger),
+      maxLineLength: required(v.maxLineLength),
+      maxProtocolErrors: required(v.maxProtocolErrors),
+      maxConnections: required(v.maxConnections),
+    },
+    upstream: {
+      maxLineLength: required(v.upstreamMaxLineLength),
+      connectTimeoutMs: required(v.upstreamConnectTimeout),
+      giveUpAfterMs: required(v.upstreamGiveUpAfter),
+      submitTimeoutMs: required(v.upstreamSubmitTimeout),
+    },
+  };
+}
+
+/** The --help text: every flag with its environment variable and default. */
+export function helpText(version: string): string {
+  const lines = [
+    `stratum-proxy ${version}: one Stratum port for every pool, with per-worker accounting`,
+    '',
+    'Usage: stratum-proxy [flags]',
+    '',
+    'Flags (each also read from the environment variable shown; flags win):',
+  ];
+  for (const spec of Object.values(FLAGS) as FlagSpec[]) {
+    const def = spec.defaultValue === undefined ? '' : spec.defaultValue === '' ? ' (default: empty)' : ` (default: ${spec.defaultValue})`;
+    lines.push(`  --${spec.name}${spec.boolean ? '' : '=VALUE'}`, `      ${spec.description}${def}  [env ${spec.env}]`);
+  }
+  lines.push('  --help      print this help', '  --version   print the version');
+  return lines.join('\n');
+}

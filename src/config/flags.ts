@@ -1,0 +1,200 @@
+// Every command-line flag, its environment variable, default and parser: the one documented place for limits.
+
+export class ConfigError extends Error {}
+
+/** A parser turns a raw string into a value or throws a message saying what was expected. */
+type Parser<T> = (raw: string) => T;
+
+export interface FlagSpec<T = unknown> {
+  readonly name: string;
+  readonly env: string;
+  /** Raw default, parsed like user input; undefined means "no value". */
+  readonly defaultValue: string | undefined;
+  readonly description: string;
+  readonly parse: Parser<T>;
+  readonly boolean?: boolean;
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(\d{1,5})$/;
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export function parseHostPort(raw: string): HostPort {
+  const match = HOST_PORT.exec(raw.trim());
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65535) throw new ConfigError(`expected host:port, got ${JSON.stringify(raw)}`);
+  const host = match[1].startsWith('[') ? match[1].slice(1, -1) : match[1];
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+function parseString(raw: string): string {
+  return raw;
+}
+
+function parseBoolean(raw: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(`expected true or false, got ${JSON.stringify(raw)}`);
+}
+
+function integerIn(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const value = Number(raw.trim());
+    if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
+      throw new ConfigError(`expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    }
+    return value;
+  };
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Go-style durations ("3s", "1m30s", "500ms", "24h"); a bare number is seconds. Returns milliseconds. */
+export function parseDuration(raw: string): number {
+  const text = raw.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const part = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let match = part.exec(text); match; match = part.exec(text)) {
+    total += Number(match[1]) * DURATION_UNITS[match[2]];
+    consumed = part.lastIndex;
+  }
+  if (text === '' || consumed !== text.length) {
+    throw new ConfigError(`expected a duration such as 3s, 5m or 24h, got ${JSON.stringify(raw)}`);
+  }
+  return Math.round(total);
+}
+
+function oneOf<T extends string>(...values: T[]): Parser<T> {
+  return (raw) => {
+    const value = raw.trim().toLowerCase() as T;
+    if (!values.includes(value)) {
+      throw new ConfigError(`expected one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
+    }
+    return value;
+  };
+}
+
+function hexMask(raw: string): number {
+  if (!/^[0-9a-fA-F]{8}$/.test(raw.trim())) {
+    throw new ConfigError(`expected 8 hex digits, got ${JSON.stringify(raw)}`);
+  }
+  return Number.parseInt(raw.trim(), 16) >>> 0;
+}
+
+function postgresUrl(raw: string): string {
+  if (raw === '') return raw;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`expected a postgres:// URL, got ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`expected a postgres:// URL, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
+function flag<T>(name: string, env: string, defaultValue: string | undefined, parse: Parser<T>, description: string): FlagSpec<T> {
+  return { name, env, defaultValue, parse, description };
+}
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'verbose'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+export const FLAGS = {
+  stratumAddr: flag('stratum.addr', 'STRATUM_ADDR', '127.0.0.1:9332', parseHostPort, 'address the miners connect to'),
+  webAddr: flag('web.addr', 'WEB_ADDR', '127.0.0.1:8080', parseHostPort, 'address of the REST API and /metrics'),
+  dbPath: flag('db.path', 'DB_PATH', 'proxy.db', parseString, 'SQLite database file (the embedded default)'),
+  dbUrl: flag('db.url', 'DATABASE_URL', '', postgresUrl, 'PostgreSQL URL; when set, PostgreSQL is used instead of SQLite'),
+  metricsTag: flag('metrics.tag', 'METRICS_TAG', undefined, parseString, 'value of the "proxy" metric label (default: stratum.addr)'),
+  syslog: {
+    ...flag('syslog', 'SYSLOG', 'false', parseBoolean, 'plain log lines: no date, no colours (for syslog/journald)'),
+    boolean: true,
+  },
+  apiToken: flag('api.token', 'API_TOKEN', '', parseString, 'bearer token that guards the management API (empty: management disabled)'),
+  logLevel: flag('log.level', 'LOG_LEVEL', 'info', oneOf(...LOG_LEVELS), 'lowest level logged: error, warn, info, debug, verbose'),
+  logFormat: flag('log.format', 'LOG_FORMAT', 'text', oneOf('text', 'json'), 'text, or json (one object per line)'),
+  extranonce1Size: flag(
+    'stratum.extranonce1Size',
+    'STRATUM_EXTRANONCE1_SIZE',
+    '1',
+    integerIn(1, 4),
+    "bytes of the proxy's per-miner extranonce1",
+  ),
+  extranonce2Size: flag('stratum.extranonce2Size', 'STRATUM_EXTRANONCE2_SIZE', '4', integerIn(2, 8), 'extranonce2 size given to miners'),
+  versionMask: flag('stratum.versionMask', 'STRATUM_VERSION_MASK', '1fffe000', hexMask, 'version-rolling bits miners may use (BIP310)'),
+  silenceTimeout: flag(
+    'stratum.silenceTimeout',
+    'STRATUM_SILENCE_TIMEOUT',
+    '3s',
+    parseDuration,
+    'a new connection must speak within this time',
+  ),
+  idleTimeout: flag('stratum.idleTimeout', 'STRATUM_IDLE_TIMEOUT', '10m', parseDuration, 'a miner silent for this long is disconnected'),
+  sessionLinger: flag(
+    'stratum.sessionLinger',
+    'STRATUM_SESSION_LINGER',
+    '60s',
+    parseDuration,
+    'how long a disconnected session can be resumed',
+  ),
+  maxLineLength: flag(
+    'stratum.maxLineLength',
+    'STRATUM_MAX_LINE_LENGTH',
+    '16384',
+    integerIn(256, 16_777_216),
+    'longest line accepted from a miner, bytes',
+  ),
+  maxProtocolErrors: flag(
+    'stratum.maxProtocolErrors',
+    'STRATUM_MAX_PROTOCOL_ERRORS',
+    '10',
+    integerIn(1, 1_000_000),
+    'malformed messages before a miner is disconnected',
+  ),
+  maxConnections: flag(
+    'stratum.maxConnections',
+    'STRATUM_MAX_CONNECTIONS',
+    '50000',
+    integerIn(1, 10_000_000),
+    'most miner connections at once',
+  ),
+  upstreamMaxLineLength: flag(
+    'upstream.maxLineLength',
+    'UPSTREAM_MAX_LINE_LENGTH',
+    '1048576',
+    integerIn(1024, 67_108_864),
+    'longest line accepted from a pool, bytes',
+  ),
+  upstreamConnectTimeout: flag(
+    'upstream.connectTimeout',
+    'UPSTREAM_CONNECT_TIMEOUT',
+    '10s',
+    parseDuration,
+    'time to connect and subscribe to a pool',
+  ),
+  upstreamGiveUpAfter: flag(
+    'upstream.giveUpAfter',
+    'UPSTREAM_GIVE_UP_AFTER',
+    '60s',
+    parseDuration,
+    'a pool unreachable this long disconnects its miners',
+  ),
+  upstreamSubmitTimeout: flag(
+    'upstream.submitTimeout',
+    'UPSTREAM_SUBMIT_TIMEOUT',
+    '30s',
+    parseDuration,
+    'a share the pool does not answer in this time gets error 20',
+  ),
+} as const;
+
+export type FlagKey = keyof typeof FLAGS;
+export type FlagValues = { [K in FlagKey]: ReturnType<(typeof FLAGS)[K]['parse']> | undefined };

@@ -1,0 +1,29 @@
+import type { DataSourceOptions } from 'typeorm';
+import type { AppConfig } from '../config/app-config.js';
+import { Algorithm } from '../pools/algorithm.entity.js';
+import { Pool } from '../pools/pool.entity.js';
+import { User } from '../users/user.entity.js';
+import { InitialSchema1732500000000 } from './migrations/1732500000000-initial-schema.js';
+
+export const ENTITIES = [Algorithm, Pool, User];
+export const MIGRATIONS = [InitialSchema1732500000000];
+
+/** One options object for Nest and the TypeORM CLI: migrations run at start, never `synchronize`. */
+export function dataSourceOptions(database: AppConfig['database']): DataSourceOptions {
+  const common = { entities: ENTITIES, migrations: MIGRATIONS, migrationsRun: true, synchronize: false, logging: false } as const;
+  if (database.type === 'postgres') {
+    return { ...common, type: 'postgres', url: database.url, connectTimeoutMS: 10_000, extra: { max: 10 } };
+  }
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: database.path,
+    enableWAL: true,
+    // Another process (or the CLI) holding the write lock gets 5 s before SQLITE_BUSY.
+    timeout: 5000,
+    prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+      db.pragma('foreign_keys = ON');
+      db.pragma('synchronous = NORMAL');
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import { Global, Module } from '@nestjs/common';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { register } from 'prom-client';
+
+/**
+ * Prometheus text at GET /metrics (outside /api/v1). Default process and Node.js metrics live on the global
+ * registry, which can hold them only once per process (tests build the app many times).
+ */
+@Global()
+@Module({
+  imports: [
+    PrometheusModule.register({
+      path: '/metrics',
+      defaultMetrics: { enabled: register.getSingleMetric('process_cpu_user_seconds_total') === undefined },
+    }),
+  ],
+  exports: [PrometheusModule],
+})
+export class MetricsModule {}

@@ -1,0 +1,68 @@
+import { IsDefined, IsInt, IsNotEmpty, IsNumber, IsOptional, IsPositive, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+
+const ALGORITHM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const HOST_NAME = /^(?=.{1,255}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+export class CreateAlgorithmDto {
+  @IsDefined()
+  @IsString()
+  @MaxLength(64)
+  @Matches(ALGORITHM_NAME, { message: 'name must be letters, digits, ".", "_" or "-"' })
+  name: string;
+
+  @IsDefined()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  divider: number;
+}
+
+export class UpdateAlgorithmDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  @Matches(ALGORITHM_NAME, { message: 'name must be letters, digits, ".", "_" or "-"' })
+  name?: string;
+
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  divider?: number;
+}
+
+export class CreatePoolDto {
+  @IsDefined()
+  @IsString()
+  @Matches(HOST_NAME, { message: 'host must be a host name or IPv4 address' })
+  host: string;
+
+  @IsDefined()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  port: number;
+
+  @IsDefined()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(64)
+  algorithm: string;
+}
+
+export class UpdatePoolDto {
+  @IsOptional()
+  @IsString()
+  @Matches(HOST_NAME, { message: 'host must be a host name or IPv4 address' })
+  host?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  port?: number;
+
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(64)
+  algorithm?: string;
+}

@@ -1,0 +1,26 @@
+import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { Algorithm } from './algorithm.entity.js';
+
+/** A pool endpoint the proxy may connect to; its algorithm is known from host:port, as in the original. */
+@Entity({ name: 'pools' })
+@Unique('UQ_pools_host_port', ['host', 'port'])
+@Check('CHK_pools_port', '"port" >= 1 AND "port" <= 65535')
+export class Pool {
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  id: number;
+
+  /** Stored lower-case: host names compare ignoring case. */
+  @Column({ type: 'varchar', length: 255 })
+  host: string;
+
+  @Column({ type: 'integer' })
+  port: number;
+
+  @ManyToOne(() => Algorithm, { nullable: false, onDelete: 'RESTRICT', eager: true })
+  @JoinColumn({ name: 'algorithm_id' })
+  algorithm: Algorithm;
+
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+}

@@ -1,0 +1,100 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post, UseGuards } from '@nestjs/common';
+import { ManagementTokenGuard } from '../api/management-token.guard.js';
+import { Algorithm } from './algorithm.entity.js';
+import { AlgorithmsService } from './algorithms.service.js';
+import { CreateAlgorithmDto, CreatePoolDto, UpdateAlgorithmDto, UpdatePoolDto } from './dto.js';
+import { Pool } from './pool.entity.js';
+import { PoolsService } from './pools.service.js';
+
+export interface PoolView {
+  id: number;
+  host: string;
+  port: number;
+  pool: string;
+  algorithm: string;
+  divider: number;
+}
+
+export const poolView = (pool: Pool): PoolView => ({
+  id: pool.id,
+  host: pool.host,
+  port: pool.port,
+  pool: pool.address,
+  algorithm: pool.algorithm.name,
+  divider: pool.algorithm.divider,
+});
+
+const algorithmView = (algorithm: Algorithm) => ({ id: algorithm.id, name: algorithm.name, divider: algorithm.divider });
+
+const idParam = () => new ParseIntPipe({ errorHttpStatusCode: 400 });
+
+/** Pools: listing is public (a sign-up page can show them), changes need the management token. */
+@Controller('pools')
+export class PoolsController {
+  constructor(private readonly pools: PoolsService) {}
+
+  @Get()
+  async list(): Promise<PoolView[]> {
+    return (await this.pools.list()).map(poolView);
+  }
+
+  @Get(':id')
+  async get(@Param('id', idParam()) id: number): Promise<PoolView> {
+    return poolView(await this.pools.get(id));
+  }
+
+  @Post()
+  @UseGuards(ManagementTokenGuard)
+  async create(@Body() dto: CreatePoolDto): Promise<PoolView> {
+    return poolView(await this.pools.create(dto));
+  }
+
+  @Patch(':id')
+  @UseGuards(ManagementTokenGuard)
+  async update(@Param('id', idParam()) id: number, @Body() dto: UpdatePoolDto): Promise<PoolView> {
+    return poolView(await this.pools.update(id, dto));
+  }
+
+  @Delete(':id')
+  @UseGuards(ManagementTokenGuard)
+  @HttpCode(200)
+  async remove(@Param('id', idParam()) id: number): Promise<{ deleted: number }> {
+    await this.pools.remove(id);
+    return { deleted: id };
+  }
+}
+
+@Controller('algorithms')
+export class AlgorithmsController {
+  constructor(private readonly algorithms: AlgorithmsService) {}
+
+  @Get()
+  async list() {
+    return (await this.algorithms.list()).map(algorithmView);
+  }
+
+  @Get(':id')
+  async get(@Param('id', idParam()) id: number) {
+    return algorithmView(await this.algorithms.get(id));
+  }
+
+  @Post()
+  @UseGuards(ManagementTokenGuard)
+  async create(@Body() dto: CreateAlgorithmDto) {
+    return algorithmView(await this.algorithms.create(dto));
+  }
+
+  @Patch(':id')
+  @UseGuards(ManagementTokenGuard)
+  async update(@Param('id', idParam()) id: number, @Body() dto: UpdateAlgorithmDto) {
+    return algorithmView(await this.algorithms.update(id, dto));
+  }
+
+  @Delete(':id')
+  @UseGuards(ManagementTokenGuard)
+  @HttpCode(200)
+  async remove(@Param('id', idParam()) id: number): Promise<{ deleted: number }> {
+    await this.algorithms.remove(id);
+    return { deleted: id };
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Algorithm } from './algorithm.entity.js';
+import { AlgorithmsService } from './algorithms.service.js';
+import { Pool } from './pool.entity.js';
+import { AlgorithmsController, PoolsController } from './pools.controller.js';
+import { PoolsService } from './pools.service.js';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Algorithm, Pool])],
+  controllers: [PoolsController, AlgorithmsController],
+  providers: [PoolsService, AlgorithmsService],
+  exports: [PoolsService, AlgorithmsService],
+})
+export class PoolsModule {}

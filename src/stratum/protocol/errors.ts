@@ -1,0 +1,50 @@
+/** Stratum error codes (slush pool's list, also in ZIP 301). */
+export const StratumErrorCode = {
+  Other: 20,
+  JobNotFound: 21,
+  DuplicateShare: 22,
+  LowDifficultyShare: 23,
+  UnauthorizedWorker: 24,
+  NotSubscribed: 25,
+} as const;
+export type StratumErrorCode = (typeof StratumErrorCode)[keyof typeof StratumErrorCode];
+
+/** The wire shape we emit, the one every miner understands: `[code, message, null]`. */
+export type StratumErrorTuple = [code: number, message: string, traceback: null];
+
+export class StratumError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  toTuple(): StratumErrorTuple {
+    return [this.code, this.message, null];
+  }
+}
+
+/**
+ * Reads an error in any shape pools send: `[code, msg, tb]`, `{code, message}`, a plain string, `true`,
+ * or a `reject-reason` beside `result: false`. Returns null when there is no error.
+ */
+export function normalizeError(error: unknown, rejectReason?: unknown): StratumError | null {
+  if (error === null || error === undefined || error === false) {
+    return typeof rejectReason === 'string' ? new StratumError(StratumErrorCode.Other, rejectReason) : null;
+  }
+  if (Array.isArray(error)) {
+    const code = Number(error[0]);
+    return new StratumError(Number.isFinite(code) ? code : StratumErrorCode.Other, String(error[1] ?? 'error'));
+  }
+  if (typeof error === 'object') {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    const numeric = Number(code);
+    return new StratumError(
+      Number.isFinite(numeric) ? numeric : StratumErrorCode.Other,
+      typeof message === 'string' ? message : JSON.stringify(error),
+    );
+  }
+  if (typeof error === 'string') return new StratumError(StratumErrorCode.Other, error);
+  return new StratumError(StratumErrorCode.Other, typeof rejectReason === 'string' ? rejectReason : 'rejected');
+}

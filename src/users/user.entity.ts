@@ -1,0 +1,33 @@
+import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn, Unique } from 'typeorm';
+import { Pool } from '../pools/pool.entity.js';
+
+/** Timestamps are stored as epoch milliseconds: portable between SQLite and PostgreSQL, always UTC. */
+const epochMillis = {
+  to: (value: Date | null | undefined): number | null | undefined => (value instanceof Date ? value.getTime() : value),
+  from: (value: string | number | null): Date | null => (value === null ? null : new Date(Number(value))),
+};
+
+/** Registered pool credentials, known to miners by a short random `name`. */
+@Entity({ name: 'users' })
+@Unique('UQ_users_credentials', ['pool', 'accountUser', 'accountPassword'])
+export class User {
+  /** 16 lower-case hex characters. */
+  @PrimaryColumn({ type: 'varchar', length: 16 })
+  name: string;
+
+  @ManyToOne(() => Pool, { nullable: false, onDelete: 'RESTRICT', eager: true })
+  @JoinColumn({ name: 'pool_id' })
+  pool: Pool;
+
+  @Column({ name: 'account_user', type: 'varchar', length: 256 })
+  accountUser: string;
+
+  @Column({ name: 'account_password', type: 'varchar', length: 256 })
+  accountPassword: string;
+
+  @Column({ name: 'created_at', type: 'bigint', transformer: epochMillis })
+  createdAt: Date;
+
+  @Column({ name: 'last_seen_at', type: 'bigint', nullable: true, transformer: epochMillis })
+  lastSeenAt: Date | null;
+}

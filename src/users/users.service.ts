@@ -1,0 +1,73 @@
+import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { isUniqueViolation } from '../database/constraint-errors.js';
+import { PoolsService } from '../pools/pools.service.js';
+import { User } from './user.entity.js';
+import { generateUserName, normalizeUserName } from './user-name.js';
+
+export interface Registration {
+  user: User;
+  created: boolean;
+}
+
+export class UnsupportedPoolError extends Error {}
+
+const NAME_ATTEMPTS = 8;
+
+@Injectable()
+export class UsersService {
+  private readonly logger = new Logger(UsersService.name);
+
+  constructor(
+    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly pools: PoolsService,
+  ) {}
+
+  /** Registers credentials for a supported pool; the same credentials always get the same name. */
+  async register(poolAddress: string, accountUser: string, accountPassword: string): Promise<Registration> {
+    const separator = poolAddress.lastIndexOf(':');
+    const host = poolAddress.slice(0, separator);
+    const port = Number(poolAddress.slice(separator + 1));
+    const pool = await this.pools.findByAddress(host, port);
+    if (!pool) throw new UnsupportedPoolError(`pool ${host.toLowerCase()}:${port} is not supported`);
+
+    const credentials = { pool: { id: pool.id }, accountUser, accountPassword };
+    const existing = await this.users.findOneBy(credentials);
+    if (existing) return { user: existing, created: false };
+
+    for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
+      const name = generateUserName();
+      if (await this.users.existsBy({ name })) continue;
+      const user = this.users.create({ name, pool, accountUser, accountPassword, createdAt: new Date(), lastSeenAt: null });
+      try {
+        await this.users.insert(user);
+        this.logger.log(`registered user ${name} for pool ${pool.address}`);
+        return { user, created: true };
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        // Either the name was taken meanwhile or the same credentials were registered concurrently.
+        const raced = await this.users.findOneBy(credentials);
+        if (raced) return { user: raced, created: false };
+      }
+    }
+    throw new Error(`could not find a free user name after ${NAME_ATTEMPTS} attempts`);
+  }
+
+  /** The user for a miner's login name (case-insensitive), or null. */
+  async resolve(name: string): Promise<User | null> {
+    const normalized = normalizeUserName(name);
+    return normalized ? this.users.findOneBy({ name: normalized }) : null;
+  }
+
+  list(): Promise<User[]> {
+    return this.users.find({ order: { createdAt: 'ASC', name: 'ASC' } });
+  }
+
+  async remove(name: string): Promise<void> {
+    const normalized = normalizeUserName(name);
+    const result = normalized ? await this.users.delete({ name: normalized }) : { affected: 0 };
+    if (!result.affected) throw new NotFoundException(`user ${name} does not exist`);
+    this.logger.log(`deleted user ${normalized}`);
+  }
+}

@@ -1,0 +1,141 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProxyProcess, runProxy } from './support/process.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const READY = /stratum-proxy \S+: stratum (\S+), web (\S+), database (\w+)/;
+
+describe('the stratum-proxy command', () => {
+  let dir: string;
+  const dbFlag = () => `--db.path=${join(dir, 'proxy.db')}`;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'stratum-proxy-cli-'));
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints every flag with its environment variable on --help', async () => {
+    const result = await runProxy(['--help']);
+    expect(result.code).toBe(0);
+    for (const text of [
+      '--stratum.addr',
+      '--web.addr',
+      '--db.path',
+      '--db.url',
+      '--metrics.tag',
+      '--syslog',
+      '--api.token',
+      '--log.level',
+      '--log.format',
+      'env DATABASE_URL',
+      'env API_TOKEN',
+      'default: 127.0.0.1:9332',
+    ]) {
+      expect(result.stdout).toContain(text);
+    }
+  });
+
+  it('prints the version on --version', async () => {
+    const result = await runProxy(['--version']);
+    expect(result).toMatchObject({ code: 0, stdout: `${VERSION}\n` });
+  });
+
+  it.each([
+    [['--web.addr=abc'], 'stratum-proxy: --web.addr: expected host:port, got "abc"\n'],
+    [['-stratum.addr', 'x:y'], 'stratum-proxy: --stratum.addr: expected host:port, got "x:y"\n'],
+    [['--what=1'], 'stratum-proxy: --what: unknown flag (see --help)\n'],
+    [['--log.format=xml'], 'stratum-proxy: --log.format: expected one of text, json, got "xml"\n'],
+  ])('stops before listening with one line and exit code 2 for %j', async (args, line) => {
+    const result = await runProxy(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(line);
+    expect(result.stdout).toBe('');
+  });
+
+  it('names a bad environment variable', async () => {
+    const result = await runProxy([], { WEB_ADDR: 'nowhere' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('stratum-proxy: WEB_ADDR (--web.addr): expected host:port, got "nowhere"\n');
+  });
+
+  describe('with a port already in use', () => {
+    let blocker: Server;
+    let port: number;
+
+    beforeAll(async () => {
+      blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      port = (blocker.address() as { port: number }).port;
+    });
+
+    afterAll(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+
+    it.each(['web', 'stratum'])('exits non-zero with a clear message when --%s.addr is taken', async (which) => {
+      const other = which === 'web' ? '--stratum.addr=127.0.0.1:0' : '--web.addr=127.0.0.1:0';
+      const result = await runProxy([`--${which}.addr=127.0.0.1:${port}`, other, dbFlag(), '--syslog']);
+      expect(result.code).toBe(1);
+      expect(result.stdout + result.stderr).toContain(`cannot listen on --${which}.addr 127.0.0.1:${port}: address already in use`);
+      expect(result.stdout + result.stderr).not.toMatch(/^\s+at /m);
+    });
+  });
+
+  it('exits non-zero with a clear message when the SQLite file is not a database', async () => {
+    const path = join(dir, 'garbage.db');
+    writeFileSync(path, 'this is not an SQLite database, just text that is long enough to have a header '.repeat(20));
+    const result = await runProxy(['--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', `--db.path=${path}`, '--syslog']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/cannot open or migrate the SQLite database .*garbage\.db: .*not a database/);
+    expect(result.stdout + result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('exits non-zero with a clear message when PostgreSQL is unreachable, without printing the password', async () => {
+    const result = await runProxy([
+      '--web.addr=127.0.0.1:0',
+      '--stratum.addr=127.0.0.1:0',
+      '--db.url=postgres://proxy:hunter2@127.0.0.1:1/proxy',
+      '--syslog',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/cannot open or migrate the PostgreSQL database postgres:\/\/proxy:\*\*\*@127\.0\.0\.1:1\/proxy/);
+    expect(result.stdout + result.stderr).not.toContain('hunter2');
+  });
+
+  it('serves, then stops on SIGTERM with exit code 0 within 5 seconds; --syslog lines carry no date', async () => {
+    const proxy = new ProxyProcess(['--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', dbFlag(), '--syslog']);
+    const [, , web] = await proxy.waitFor(READY);
+    const response = await fetch(`http://${web}/api/v1/algorithms`);
+    expect(response.status).toBe(200);
+    const started = Date.now();
+    proxy.kill('SIGTERM');
+    const result = await proxy.exited;
+    expect(result.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(result.stdout).toMatch(/^LOG \[Main\] SIGTERM: shutting down$/m);
+    expect(result.stdout).not.toMatch(/\d+\/\d+\/\d{4}/);
+    expect(result.stdout).not.toContain('\u001b[');
+  });
+
+  it('stops on SIGINT too, and --log.format=json prints one JSON object per line', async () => {
+    const proxy = new ProxyProcess(['--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', dbFlag(), '--log.format=json']);
+    await proxy.waitFor(READY);
+    proxy.kill('SIGINT');
+    const result = await proxy.exited;
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(3);
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+    expect(lines.map((line) => JSON.parse(line).message)).toContain('SIGINT: shutting down');
+  });
+
+  it('reads its settings from the environment', async () => {
+    const proxy = new ProxyProcess(['--syslog'], { WEB_ADDR: '127.0.0.1:0', STRATUM_ADDR: '127.0.0.1:0', DB_PATH: join(dir, 'env.db') });
+    const [, , , database] = await proxy.waitFor(READY);
+    expect(database).toBe('sqlite');
+    proxy.kill();
+    const result = await proxy.exited;
+    expect(result, result.stdout + result.stderr).toMatchObject({ code: 0 });
+  });
+});

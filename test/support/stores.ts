@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, probePostgres } from './postgres.js';
+
+/** A database for one suite, as command-line flags for the proxy. */
+export interface TestStore {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly flags: string[];
+  dispose(): Promise<void>;
+}
+
+export interface StoreFactory {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Why this store's suites are skipped, or null when they run. */
+  readonly skipReason: string | null;
+  create(): Promise<TestStore>;
+}
+
+const postgresProbe = await probePostgres();
+if (!postgresProbe.available && process.env.REQUIRE_POSTGRES === '1') {
+  throw new Error(`REQUIRE_POSTGRES=1 but PostgreSQL is unreachable: ${postgresProbe.reason}`);
+}
+
+const sqlite: StoreFactory = {
+  kind: 'sqlite',
+  skipReason: null,
+  async create() {
+    const dir = mkdtempSync(join(tmpdir(), 'stratum-proxy-test-'));
+    return {
+      kind: 'sqlite',
+      flags: [`--db.path=${join(dir, 'proxy.db')}`],
+      dispose: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+};
+
+const postgres: StoreFactory = {
+  kind: 'postgres',
+  skipReason: postgresProbe.available ? null : `PostgreSQL unreachable at ${postgresProbe.adminUrl}: ${postgresProbe.reason}`,
+  async create() {
+    const database = await createTestDatabase();
+    return { kind: 'postgres', flags: [`--db.url=${database.url}`], dispose: database.drop };
+  },
+};
+
+/** Every store the conformance suites run against: SQLite always, PostgreSQL when reachable (required in CI). */
+export const STORES: StoreFactory[] = [sqlite, postgres];
+
+/** describe() for each store; a skipped store prints why. */
+export function describeEachStore(title: string, body: (factory: StoreFactory) => void): void {
+  for (const factory of STORES) {
+    if (factory.skipReason) {
+      describe.skip(`${title} [${factory.kind}] (skipped: ${factory.skipReason})`, () => body(factory));
+      process.stdout.write(`skipping "${title}" on ${factory.kind}: ${factory.skipReason}\n`);
+    } else {
+      describe(`${title} [${factory.kind}]`, () => body(factory));
+    }
+  }
+}
