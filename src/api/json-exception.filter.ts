@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { throwError } from 'rxjs';
 
 /** Body-parser errors carry an HTTP status and a `type`; map them to clear messages. */
 interface BodyParserError {
@@ -18,7 +19,8 @@ export class JsonExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger(JsonExceptionFilter.name);
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    if (host.getType() !== 'http') throw exception;
+    // Stratum handlers answer with StratumErrors themselves; anything else is the transport's to report.
+    if (host.getType() !== 'http') return throwError(() => exception) as never;
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();

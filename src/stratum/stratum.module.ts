@@ -1,9 +1,14 @@
 import { Module } from '@nestjs/common';
 import { PoolsModule } from '../pools/pools.module.js';
 import { UsersModule } from '../users/users.module.js';
+import { MinerSessions } from './session/miner-sessions.service.js';
+import { StratumController } from './stratum.controller.js';
 
-/** Miner-facing side: the controller for Stratum methods and the sessions (the transport is wired in main). */
+/** Miner-facing side: the Stratum methods and the sessions (the transport itself is wired in bootstrap). */
 @Module({
   imports: [UsersModule, PoolsModule],
+  controllers: [StratumController],
+  providers: [MinerSessions],
+  exports: [MinerSessions],
 })
 export class StratumModule {}

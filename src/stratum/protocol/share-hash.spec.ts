@@ -1,6 +1,6 @@
 import { difficultyToTarget, DIFF1_TARGET, hashDifficulty, nbitsToTarget } from './difficulty.js';
 import { reverseHex } from './hex.js';
-import { buildCoinbase, buildHeader, hashValue, merkleRoot, rolledVersion, sha256d } from './share-hash.js';
+import { buildCoinbase, buildHeader, hashMeetsTarget, hashValue, merkleRoot, rolledVersion, sha256d, targetBytes } from './share-hash.js';
 
 // Test vector A of stratum-protocol.md: Bitcoin testnet3 block 926485 (bitcoin/bitcoin src/test/data/blockfilters.json).
 const VECTOR_A = {
@@ -84,5 +84,18 @@ describe('difficulty math', () => {
 
   it('decodes nbits', () => {
     expect(nbitsToTarget('1d00ffff')).toBe(DIFF1_TARGET);
+  });
+});
+
+describe('hashMeetsTarget', () => {
+  it('agrees with the BigInt comparison', () => {
+    for (let i = 0; i < 200; i++) {
+      const hash = sha256d(Buffer.from([i]));
+      const target = difficultyToTarget(2 ** ((i % 40) - 20));
+      expect(hashMeetsTarget(hash, targetBytes(target)), `i=${i}`).toBe(hashValue(hash) <= target);
+    }
+    const hash = sha256d(Buffer.from('x'));
+    expect(hashMeetsTarget(hash, targetBytes(hashValue(hash)))).toBe(true);
+    expect(hashMeetsTarget(hash, targetBytes(hashValue(hash) - 1n))).toBe(false);
   });
 });

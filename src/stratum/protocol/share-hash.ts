@@ -66,3 +66,18 @@ export function buildHeader(template: HeaderTemplate, share: ShareFields): Buffe
 export function hashValue(hash: Buffer): bigint {
   return BigInt(`0x${Buffer.from(hash).reverse().toString('hex')}`);
 }
+
+/** A 256-bit target as 32 big-endian bytes, for fast comparisons. */
+export function targetBytes(target: bigint): Buffer {
+  return Buffer.from(target.toString(16).padStart(64, '0'), 'hex');
+}
+
+/** hash (little-endian, as sha256d returns it) <= target (big-endian bytes), without BigInt. */
+export function hashMeetsTarget(hash: Buffer, target: Buffer): boolean {
+  for (let i = 0; i < 32; i++) {
+    const h = hash[31 - i];
+    const t = target[i];
+    if (h !== t) return h < t;
+  }
+  return true;
+}

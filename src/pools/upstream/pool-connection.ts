@@ -1,0 +1,387 @@
+import { Logger } from '@nestjs/common';
+import { connect, Socket } from 'node:net';
+import { normalizeError, StratumError, StratumErrorCode } from '../../stratum/protocol/errors.js';
+import {
+  encodeError,
+  encodeRequest,
+  encodeResult,
+  parseRpcLine,
+  RpcId,
+  RpcParseError,
+  RpcRequest,
+  RpcResponse,
+} from '../../stratum/protocol/json-rpc.js';
+import { LineSplitter, LineTooLongError } from '../../stratum/protocol/line-splitter.js';
+import { maskHex } from '../../stratum/protocol/miner-messages.js';
+import {
+  decodeNotify,
+  decodeReconnect,
+  decodeSetDifficulty,
+  decodeSetExtranonce,
+  decodeSetVersionMask,
+  decodeSubscribeResult,
+  PoolExtranonce,
+  PoolJob,
+  PoolProtocolError,
+} from '../../stratum/protocol/pool-messages.js';
+
+/** The pool account a connection logs in with. The password never appears in a log line. */
+export interface PoolAccount {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+}
+
+export interface PoolConnectionOptions {
+  readonly userAgent: string;
+  readonly maxLineLength: number;
+  readonly connectTimeoutMs: number;
+  readonly giveUpAfterMs: number;
+  readonly submitTimeoutMs: number;
+  /** Ask the pool for version rolling with this mask (BIP310); null: don't send mining.configure. */
+  readonly versionRollingMask: number | null;
+  /** First reconnect delay; doubles up to maxBackoffMs. */
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+/** What a pool connection tells its owner. */
+export interface PoolConnectionListener {
+  /** Subscribed and authorized (after every (re)connect). */
+  onReady(extranonce: PoolExtranonce, versionMask: number | null): void;
+  /** The pool refused the account: the connection is closed for good. */
+  onAuthorizeFailed(reason: string): void;
+  onJob(job: PoolJob): void;
+  onDifficulty(difficulty: number): void;
+  onExtranonce(extranonce: PoolExtranonce): void;
+  onVersionMask(mask: number): void;
+  onDown(reason: string): void;
+  /** Unreachable for longer than giveUpAfterMs: the connection is closed for good. */
+  onGiveUp(): void;
+}
+
+export type ShareVerdict =
+  { readonly accepted: true } | { readonly accepted: false; readonly error: StratumError; readonly timedOut?: boolean };
+
+interface PendingRequest {
+  readonly method: string;
+  readonly resolve: (response: RpcResponse) => void;
+  readonly timer: NodeJS.Timeout | null;
+}
+
+type State = 'idle' | 'connecting' | 'ready' | 'waiting' | 'closed';
+
+const DEFAULT_INITIAL_BACKOFF_MS = 1000;
+const DEFAULT_MAX_BACKOFF_MS = 30_000;
+
+/**
+ * A Stratum client for one pool account: subscribe, authorize, relay jobs and shares. Replies are matched
+ * by id (pools and the proxy both pipeline). A dropped connection is retried with backoff (1 s doubling to
+ * 30 s) until giveUpAfterMs has passed without a working connection.
+ */
+export class PoolConnection {
+  private readonly logger = new Logger(PoolConnection.name);
+  private socket: Socket | null = null;
+  private state: State = 'idle';
+  private nextId = 1;
+  private readonly pending = new Map<RpcId, PendingRequest>();
+  private backoffMs: number;
+  private downSince: number | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private giveUpTimer: NodeJS.Timeout | null = null;
+  private port: number;
+  private suggestedDifficulty: number | null = null;
+  extranonce: PoolExtranonce | null = null;
+  versionMask: number | null = null;
+  difficulty: number | null = null;
+  lastJob: PoolJob | null = null;
+
+  constructor(
+    readonly account: PoolAccount,
+    private readonly options: PoolConnectionOptions,
+    private readonly listener: PoolConnectionListener,
+    /** Prefix of log lines: who this connection serves. */
+    private readonly label: string,
+  ) {
+    this.port = account.port;
+    this.backoffMs = options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
+  }
+
+  get address(): string {
+    return `${this.account.host}:${this.account.port}`;
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready';
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  start(): void {
+    if (this.state === 'idle') this.open();
+  }
+
+  /** Forwards a share; resolves with the pool's verdict, or error 20 after submitTimeoutMs. */
+  submit(jobId: string, extranonce2: string, ntime: string, nonce: string, versionBits?: string): Promise<ShareVerdict> {
+    if (this.state !== 'ready') {
+      return Promise.resolve({ accepted: false, error: new StratumError(StratumErrorCode.Other, 'pool connection is down') });
+    }
+    const params = [this.account.user, jobId, extranonce2, ntime, nonce];
+    if (versionBits !== undefined) params.push(versionBits);
+    return this.request('mining.submit', params, this.options.submitTimeoutMs).then((response) => {
+      if (response === null) {
+        return {
+          accepted: false,
+          error: new StratumError(StratumErrorCode.Other, 'pool did not answer the share in time'),
+          timedOut: true,
+        };
+      }
+      const error = normalizeError(response.error, response.rejectReason);
+      if (response.result === true && !error) return { accepted: true };
+      return { accepted: false, error: error ?? new StratumError(StratumErrorCode.Other, 'rejected by the pool') };
+    });
+  }
+
+  /** Passes a miner's difficulty hint on (now, and after every reconnect). */
+  suggestDifficulty(difficulty: number): void {
+    this.suggestedDifficulty = difficulty;
+    if (this.state === 'ready') this.send(encodeRequest(this.nextId++, 'mining.suggest_difficulty', [difficulty]));
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.clearTimers();
+    this.failPending('pool connection closed');
+    this.socket?.destroy();
+    this.socket = null;
+  }
+
+  private open(): void {
+    this.state = 'connecting';
+    const splitter = new LineSplitter(this.options.maxLineLength);
+    const socket = connect({ host: this.account.host, port: this.port, noDelay: true });
+    this.socket = socket;
+    const handshakeTimer = setTimeout(() => this.down(socket, 'connect/handshake timeout'), this.options.connectTimeoutMs);
+    socket.setKeepAlive(true, 30_000);
+    socket.on('connect', () => void this.handshake(socket, handshakeTimer));
+    socket.on('data', (chunk: Buffer) => {
+      if (socket !== this.socket) return;
+      let lines: string[];
+      try {
+        lines = splitter.push(chunk);
+      } catch (error) {
+        if (error instanceof LineTooLongError) return this.down(socket, `line longer than ${this.options.maxLineLength} bytes`);
+        throw error;
+      }
+      for (const line of lines) {
+        if (socket !== this.socket) return;
+        this.handleLine(socket, line);
+      }
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => this.down(socket, error.code ?? error.message));
+    socket.on('close', () => {
+      clearTimeout(handshakeTimer);
+      this.down(socket, 'closed by the pool');
+    });
+  }
+
+  private async handshake(socket: Socket, handshakeTimer: NodeJS.Timeout): Promise<void> {
+    const requests: Promise<RpcResponse | null>[] = [];
+    if (this.options.versionRollingMask !== null) {
+      // Pools that ignore unknown methods stay silent: without an answer soon, there is no version rolling.
+      const configureTimeoutMs = Math.min(3000, this.options.connectTimeoutMs / 2);
+      const params = [
+        ['version-rolling'],
+        { 'version-rolling.mask': maskHex(this.options.versionRollingMask), 'version-rolling.min-bit-count': 0 },
+      ];
+      requests.push(this.request('mining.configure', params, configureTimeoutMs));
+    }
+    // Pipelined, as real miners do: the replies are matched by id.
+    const subscribe = this.request('mining.subscribe', [this.options.userAgent]);
+    const authorize = this.request('mining.authorize', [this.account.user, this.account.password]);
+    const [configured] = requests.length > 0 ? await Promise.all(requests) : [null];
+    const subscribed = await subscribe;
+    const authorized = await authorize;
+    if (socket !== this.socket || this.state === 'closed') return;
+    clearTimeout(handshakeTimer);
+    if (!subscribed || !authorized) return this.down(socket, 'no answer to subscribe/authorize');
+    try {
+      if (subscribed.error) throw new PoolProtocolError(`subscribe refused: ${normalizeError(subscribed.error)?.message}`);
+      this.extranonce = decodeSubscribeResult(subscribed.result);
+    } catch (error) {
+      return this.down(socket, (error as Error).message);
+    }
+    if (authorized.result !== true || authorized.error) {
+      const reason = normalizeError(authorized.error)?.message ?? 'authorization refused';
+      this.logger.warn(`${this.label}: pool ${this.address} refused account ${this.account.user}: ${reason}`);
+      this.close();
+      this.listener.onAuthorizeFailed(reason);
+      return;
+    }
+    this.versionMask = this.options.versionRollingMask === null ? null : readConfiguredMask(configured);
+    this.state = 'ready';
+    this.downSince = null;
+    this.backoffMs = this.options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
+    if (this.giveUpTimer) clearTimeout(this.giveUpTimer);
+    this.giveUpTimer = null;
+    this.logger.log(
+      `${this.label}: pool ${this.address} up (account ${this.account.user}, extranonce2 size ${this.extranonce.extranonce2Size})`,
+    );
+    if (this.suggestedDifficulty !== null) this.send(encodeRequest(this.nextId++, 'mining.suggest_difficulty', [this.suggestedDifficulty]));
+    this.listener.onReady(this.extranonce, this.versionMask);
+  }
+
+  private handleLine(socket: Socket, line: string): void {
+    let message;
+    try {
+      message = parseRpcLine(line);
+    } catch (error) {
+      if (!(error instanceof RpcParseError)) throw error;
+      this.logger.warn(`${this.label}: pool ${this.address} sent a malformed line (${error.message})`);
+      return;
+    }
+    if (message.kind === 'response') {
+      const pending = this.pending.get(message.id);
+      if (!pending) return;
+      this.pending.delete(message.id);
+      if (pending.timer) clearTimeout(pending.timer);
+      pending.resolve(message);
+      return;
+    }
+    try {
+      this.handleRequest(socket, message);
+    } catch (error) {
+      if (!(error instanceof PoolProtocolError)) throw error;
+      this.logger.warn(`${this.label}: pool ${this.address}: ${error.message}`);
+    }
+  }
+
+  private handleRequest(socket: Socket, request: RpcRequest): void {
+    switch (request.method) {
+      case 'mining.notify': {
+        const job = decodeNotify(request.params);
+        this.lastJob = job;
+        if (this.state === 'ready') this.listener.onJob(job);
+        return;
+      }
+      case 'mining.set_difficulty':
+        this.difficulty = decodeSetDifficulty(request.params);
+        this.listener.onDifficulty(this.difficulty);
+        return;
+      case 'mining.set_extranonce':
+        if (!this.extranonce) return;
+        this.extranonce = decodeSetExtranonce(request.params, this.extranonce);
+        this.logger.log(`${this.label}: pool ${this.address} set extranonce (size ${this.extranonce.extranonce2Size})`);
+        this.listener.onExtranonce(this.extranonce);
+        return;
+      case 'mining.set_version_mask':
+        this.versionMask = decodeSetVersionMask(request.params);
+        this.listener.onVersionMask(this.versionMask);
+        return;
+      case 'client.reconnect':
+        return this.reconnectRequested(socket, request);
+      case 'client.show_message':
+        this.logger.log(`${this.label}: pool ${this.address} says: ${JSON.stringify(request.params).slice(0, 512)}`);
+        if (request.id !== null) this.send(encodeResult(request.id, true));
+        return;
+      case 'mining.ping':
+        if (request.id !== null) this.send(encodeResult(request.id, 'pong'));
+        return;
+      case 'client.get_version':
+        if (request.id !== null) this.send(encodeResult(request.id, this.options.userAgent));
+        return;
+      default:
+        if (request.id !== null) this.send(encodeError(request.id, [StratumErrorCode.Other, `unknown method ${request.method}`, null]));
+    }
+  }
+
+  /** Follows client.reconnect only to the same host (a pool must not send miners elsewhere). */
+  private reconnectRequested(socket: Socket, request: RpcRequest): void {
+    const target = decodeReconnect(request.params);
+    if (target.host !== null && target.host.toLowerCase() !== this.account.host.toLowerCase()) {
+      this.logger.warn(`${this.label}: pool ${this.address} asked to reconnect to another host ${target.host}: refused`);
+      return;
+    }
+    this.logger.log(
+      `${this.label}: pool ${this.address} asked to reconnect to port ${target.port ?? this.port} in ${target.waitSeconds} s`,
+    );
+    this.port = target.port ?? this.port;
+    this.backoffMs = Math.max(target.waitSeconds * 1000, 0);
+    this.down(socket, 'client.reconnect');
+  }
+
+  private down(socket: Socket, reason: string): void {
+    if (socket !== this.socket || this.state === 'closed') return;
+    const wasReady = this.state === 'ready';
+    this.socket = null;
+    socket.destroy();
+    this.state = 'waiting';
+    this.failPending(`pool connection lost (${reason})`);
+    const now = Date.now();
+    if (this.downSince === null) this.downSince = now;
+    if (wasReady) this.logger.warn(`${this.label}: pool ${this.address} down: ${reason}`);
+    else this.logger.warn(`${this.label}: pool ${this.address} unreachable: ${reason}; retrying in ${this.backoffMs} ms`);
+    this.listener.onDown(reason);
+    if (this.state !== 'waiting') return; // the listener closed us
+    if (!this.giveUpTimer) {
+      this.giveUpTimer = setTimeout(() => this.giveUp(), Math.max(0, this.options.giveUpAfterMs - (now - this.downSince)));
+    }
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.state === 'waiting') this.open();
+    }, this.backoffMs);
+    this.backoffMs = Math.min(
+      Math.max(this.backoffMs * 2, this.options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS),
+      this.options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
+    );
+  }
+
+  private giveUp(): void {
+    this.giveUpTimer = null;
+    if (this.state === 'ready' || this.state === 'closed') return;
+    this.logger.warn(`${this.label}: pool ${this.address} unreachable for ${this.options.giveUpAfterMs} ms: giving up`);
+    this.close();
+    this.listener.onGiveUp();
+  }
+
+  private request(method: string, params: unknown, timeoutMs?: number): Promise<RpcResponse | null> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = timeoutMs ? setTimeout(() => this.pending.delete(id) && resolve(null), timeoutMs) : null;
+      this.pending.set(id, { method, resolve, timer });
+      this.send(encodeRequest(id, method, params));
+    });
+  }
+
+  private send(line: string): void {
+    this.socket?.write(line);
+  }
+
+  private failPending(reason: string): void {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const request of pending) {
+      if (request.timer) clearTimeout(request.timer);
+      request.resolve({ kind: 'response', id: null, result: null, error: [StratumErrorCode.Other, reason, null] });
+    }
+  }
+
+  private clearTimers(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.giveUpTimer) clearTimeout(this.giveUpTimer);
+    this.reconnectTimer = null;
+    this.giveUpTimer = null;
+  }
+}
+
+/** The mask a pool granted in its configure answer; no answer or a refusal means no version rolling (0). */
+function readConfiguredMask(response: RpcResponse | null): number {
+  const result = response?.result as Record<string, unknown> | undefined;
+  if (!result || typeof result !== 'object' || result['version-rolling'] !== true) return 0;
+  const mask = result['version-rolling.mask'];
+  return typeof mask === 'string' && /^[0-9a-fA-F]{8}$/.test(mask) ? Number.parseInt(mask, 16) >>> 0 : 0;
+}

@@ -1,0 +1,111 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import type { PoolConnection, PoolConnectionListener } from '../../pools/upstream/pool-connection.js';
+import { UpstreamService } from '../../pools/upstream/upstream.service.js';
+import type { User } from '../../users/user.entity.js';
+import { UsersService } from '../../users/users.service.js';
+import type { SubscribeRequest } from '../protocol/miner-messages.js';
+import type { StratumConnection } from '../transport/stratum-connection.js';
+import { MinerSession, SessionHost } from './miner-session.js';
+
+/** The registry of miner sessions: by connection (live) and by session id (for resume). */
+@Injectable()
+export class MinerSessions implements SessionHost, OnModuleDestroy {
+  private readonly logger = new Logger(MinerSessions.name);
+  private readonly byId = new Map<string, MinerSession>();
+  private readonly byConnection = new Map<StratumConnection, MinerSession>();
+
+  constructor(
+    @Inject(APP_CONFIG) readonly config: AppConfig,
+    private readonly users: UsersService,
+    private readonly upstream: UpstreamService,
+  ) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  all(): IterableIterator<MinerSession> {
+    return this.byId.values();
+  }
+
+  /** The connection's session, created on its first message (configure may come before subscribe). */
+  forConnection(connection: StratumConnection): MinerSession {
+    const existing = this.byConnection.get(connection);
+    if (existing) return existing;
+    const session = new MinerSession(
+      this.newSessionId(),
+      randomBytes(this.config.stratum.extranonce1Size).toString('hex'),
+      connection,
+      this,
+    );
+    this.byId.set(session.id, session);
+    this.attach(connection, session);
+    this.logger.log(`${session.label}: connected`);
+    return session;
+  }
+
+  existingFor(connection: StratumConnection): MinerSession | undefined {
+    return this.byConnection.get(connection);
+  }
+
+  /** mining.subscribe: a new session, or the one whose id the miner offers back within the linger time. */
+  subscribe(connection: StratumConnection, request: SubscribeRequest): unknown[] {
+    const current = this.forConnection(connection);
+    const previous = request.sessionId ? this.byId.get(request.sessionId) : undefined;
+    if (previous && previous !== current && previous.state !== 'closed' && previous.user) {
+      // Whatever the new connection negotiated before subscribing carries over.
+      if (current.versionMask !== null) previous.versionMask = current.versionMask;
+      previous.extranonceSubscribed = current.extranonceSubscribed;
+      this.byConnection.delete(connection);
+      current.end();
+      previous.resume(connection);
+      this.attach(connection, previous);
+      return previous.subscribeResult();
+    }
+    const result = current.subscribeResult();
+    this.logger.log(
+      `${current.label}: subscribed (${request.userAgent || 'no user agent'}), extranonce1 ${current.prefix}, extranonce2 size ${current.extranonce2Size}`,
+    );
+    return result;
+  }
+
+  resolveUser(name: string): Promise<User | null> {
+    return this.users.resolve(name);
+  }
+
+  connectPool(session: MinerSession, user: User, versionRollingMask: number | null, listener: PoolConnectionListener): PoolConnection {
+    const account = { host: user.pool.host, port: user.pool.port, user: user.accountUser, password: user.accountPassword };
+    return this.upstream.connect(account, versionRollingMask, listener, `session ${session.id}`);
+  }
+
+  releasePool(connection: PoolConnection): void {
+    this.upstream.release(connection);
+  }
+
+  sessionEnded(session: MinerSession): void {
+    if (this.byId.get(session.id) === session) this.byId.delete(session.id);
+  }
+
+  onModuleDestroy(): void {
+    for (const session of [...this.byId.values()]) session.end('server-shutdown');
+  }
+
+  private attach(connection: StratumConnection, session: MinerSession): void {
+    this.byConnection.set(connection, session);
+    connection.onClose((reason) => {
+      if (this.byConnection.get(connection) !== session) return;
+      this.byConnection.delete(connection);
+      this.logger.log(`${session.label}: connection closed (${reason})`);
+      session.detach(connection, reason);
+    });
+  }
+
+  private newSessionId(): string {
+    for (;;) {
+      const id = randomBytes(4).toString('hex');
+      if (!this.byId.has(id)) return id;
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import { Farm } from './support/farm.js';
+import type { SimPool } from './support/sim-pool.js';
+
+describe('Stratum relay through registered pool accounts', () => {
+  const farm = new Farm();
+  let poolA: SimPool;
+  let poolB: SimPool;
+
+  beforeAll(async () => {
+    await farm.start();
+    poolA = await farm.addPool({ extranonce2Size: 8 });
+    poolB = await farm.addPool({ extranonce2Size: 5 });
+  });
+
+  afterAll(() => farm.stop());
+
+  it('mines for several names on two pools through one port, every share accepted', async () => {
+    const names = [await farm.register(poolA, 'alice'), await farm.register(poolA, 'bob'), await farm.register(poolB, 'carol')];
+    const miners = names.flatMap((name, i) => [farm.miner({ login: `${name}.rig${i}a` }), farm.miner({ login: `${name}.rig${i}b` })]);
+    for (const miner of miners) expect((await miner.start()).result).toBe(true);
+    for (const miner of miners) await miner.waitForJob();
+    for (const miner of miners) expect(miner.extranonce2Size).toBe(4);
+    for (let round = 0; round < 5; round++) for (const miner of miners) await miner.mineOne();
+
+    for (const miner of miners) expect(miner.rejected).toEqual([]);
+    expect(miners.reduce((sum, miner) => sum + miner.accepted.length, 0)).toBe(30);
+    // The pools saw each share under the account, none rejected.
+    expect(poolA.rejected).toEqual([]);
+    expect(poolB.rejected).toEqual([]);
+    expect(poolA.accepted.filter((share) => share.user === 'alice')).toHaveLength(10);
+    expect(poolA.accepted.filter((share) => share.user === 'bob')).toHaveLength(10);
+    expect(poolB.accepted.filter((share) => share.user === 'carol')).toHaveLength(10);
+    // One pool connection per miner, as in the original.
+    expect(poolA.connectionsAccepted + poolB.connectionsAccepted).toBe(6);
+  });
+});

@@ -1,0 +1,62 @@
+// Wiring for Stratum e2e suites: the real proxy, simulated pools registered through the API, and names.
+import request from 'supertest';
+import type { RunningProxy } from '../../src/bootstrap.js';
+import { startTestProxy } from './proxy.js';
+import { SimMiner, SimMinerOptions } from './sim-miner.js';
+import { SimPool, SimPoolOptions } from './sim-pool.js';
+import { STORES, TestStore } from './stores.js';
+
+export const TOKEN = 'farm-token';
+
+export class Farm {
+  proxy!: RunningProxy;
+  store!: TestStore;
+  readonly pools: SimPool[] = [];
+  readonly miners: SimMiner[] = [];
+
+  get stratumPort(): number {
+    return Number(this.proxy.stratumAddress.split(':').pop());
+  }
+
+  get http() {
+    return request(`http://${this.proxy.webAddress}`);
+  }
+
+  async start(flags: string[] = []): Promise<void> {
+    this.store = await STORES[0].create();
+    this.proxy = await startTestProxy([...this.store.flags, `--api.token=${TOKEN}`, ...flags]);
+  }
+
+  /** A simulated pool, registered in the proxy's database with the given algorithm. */
+  async addPool(options: SimPoolOptions = {}, algorithm = 'sha256'): Promise<SimPool> {
+    const pool = new SimPool(options);
+    await pool.start();
+    this.pools.push(pool);
+    await this.http
+      .post('/api/v1/pools')
+      .set('Authorization', `Bearer ${TOKEN}`)
+      .send({ host: '127.0.0.1', port: pool.port, algorithm })
+      .expect(201);
+    return pool;
+  }
+
+  /** Registers an account on a pool and returns the proxy name miners log in with. */
+  async register(pool: SimPool, user: string, password = 'x'): Promise<string> {
+    const response = await this.http.post('/api/v1/users').send({ pool: `127.0.0.1:${pool.port}`, user, password });
+    if (response.status !== 201 && response.status !== 200) throw new Error(`registration failed: ${response.status} ${response.text}`);
+    return response.body.name as string;
+  }
+
+  miner(options: SimMinerOptions): SimMiner {
+    const miner = new SimMiner(this.stratumPort, options);
+    this.miners.push(miner);
+    return miner;
+  }
+
+  async stop(): Promise<void> {
+    for (const miner of this.miners) await miner.close();
+    await this.proxy?.close();
+    for (const pool of this.pools) await pool.stop();
+    await this.store?.dispose();
+  }
+}

@@ -1,0 +1,257 @@
+// A simulated miner for e2e tests: speaks Stratum to the proxy and really hashes (sha256d) at the tiny
+// difficulty the simulated pool sets, so only shares built with the right extranonce and byte order pass.
+import { createHash } from 'node:crypto';
+import { connect, Socket } from 'node:net';
+import { difficultyToTarget } from '../../src/stratum/protocol/difficulty.js';
+import { LineSplitter } from '../../src/stratum/protocol/line-splitter.js';
+import { buildHeader, hashMeetsTarget, rolledVersion, targetBytes } from '../../src/stratum/protocol/share-hash.js';
+
+export interface MinerJob {
+  id: string;
+  prevhash: string;
+  coinb1: string;
+  coinb2: string;
+  merkleBranch: string[];
+  version: string;
+  nbits: string;
+  ntime: string;
+  clean: boolean;
+  /** The difficulty that applies to this job: the last set_difficulty before it arrived. */
+  difficulty: number;
+}
+
+export interface Response {
+  id: unknown;
+  result: unknown;
+  error: unknown;
+}
+
+export interface SimMinerOptions {
+  login: string;
+  agent?: string;
+  /** Ask for version rolling with this mask (mining.configure). */
+  versionRollingMask?: string;
+  /** Send mining.extranonce.subscribe. */
+  extranonceSubscribe?: boolean;
+}
+
+export class SimMiner {
+  socket: Socket | null = null;
+  sessionId: string | null = null;
+  extranonce1 = '';
+  extranonce2Size = 0;
+  versionMask: number | null = null;
+  difficulty = 1;
+  job: MinerJob | null = null;
+  closed: Promise<void> = Promise.resolve();
+  isClosed = true;
+  readonly notifications: { method: string; params: unknown[] }[] = [];
+  readonly accepted: string[] = [];
+  readonly rejected: { code: number; message: string }[] = [];
+  private nextId = 1;
+  private extranonce2Counter = 0;
+  private readonly waiting = new Map<unknown, (response: Response) => void>();
+  private readonly watchers = new Set<() => void>();
+
+  constructor(
+    readonly port: number,
+    readonly options: SimMinerOptions,
+  ) {}
+
+  /** Opens the TCP connection only. */
+  async open(): Promise<void> {
+    const socket = connect(this.port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    socket.on('error', () => undefined);
+    this.socket = socket;
+    this.isClosed = false;
+    const splitter = new LineSplitter(1 << 20);
+    socket.on('data', (chunk: Buffer) => {
+      for (const line of splitter.push(chunk)) this.handle(JSON.parse(line) as Record<string, unknown>);
+    });
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.isClosed = true;
+        for (const [, resolveWaiting] of this.waiting) resolveWaiting({ id: null, result: null, error: 'closed' });
+        this.waiting.clear();
+        this.wake();
+        resolve();
+      }),
+    );
+  }
+
+  /** Connects (resuming its session when it has one), negotiates, subscribes and authorizes. */
+  async start(): Promise<Response> {
+    await this.open();
+    if (this.options.versionRollingMask) {
+      const configured = await this.request('mining.configure', [
+        ['version-rolling'],
+        { 'version-rolling.mask': this.options.versionRollingMask },
+      ]);
+      const result = configured.result as Record<string, unknown>;
+      this.versionMask = result['version-rolling'] ? Number.parseInt(String(result['version-rolling.mask']), 16) : null;
+    }
+    const subscribed = await this.request(
+      'mining.subscribe',
+      this.sessionId ? [this.options.agent ?? 'sim-miner/1.0', this.sessionId] : [this.options.agent ?? 'sim-miner/1.0'],
+    );
+    if (subscribed.error) throw new Error(`subscribe failed: ${JSON.stringify(subscribed.error)}`);
+    const [subscriptions, extranonce1, extranonce2Size] = subscribed.result as [[string, string][], string, number];
+    this.sessionId = subscriptions[0][1];
+    this.extranonce1 = extranonce1;
+    this.extranonce2Size = extranonce2Size;
+    if (this.options.extranonceSubscribe) await this.request('mining.extranonce.subscribe', []);
+    return this.request('mining.authorize', [this.options.login, 'x']);
+  }
+
+  send(line: string): void {
+    this.socket?.write(line);
+  }
+
+  request(method: string, params: unknown[]): Promise<Response> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.send(`${JSON.stringify({ id, method, params })}\n`);
+    });
+  }
+
+  /** Resolves when the condition holds (checked on every message), or rejects after timeoutMs. */
+  waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.watchers.delete(check);
+        reject(new Error(`timed out waiting for ${what}`));
+      }, timeoutMs);
+      const check = () => {
+        if (!condition()) return;
+        clearTimeout(timer);
+        this.watchers.delete(check);
+        resolve();
+      };
+      this.watchers.add(check);
+    });
+  }
+
+  waitForJob(timeoutMs?: number): Promise<void> {
+    return this.waitUntil(() => this.job !== null, 'a job', timeoutMs);
+  }
+
+  /** Finds a share for the current job by hashing, without submitting it. */
+  findShare(options: { versionBits?: string } = {}): {
+    jobId: string;
+    extranonce2: string;
+    ntime: string;
+    nonce: string;
+    versionBits?: string;
+  } {
+    const job = this.job;
+    if (!job) throw new Error('no job');
+    const extranonce2 = (this.extranonce2Counter++)
+      .toString(16)
+      .padStart(this.extranonce2Size * 2, '0')
+      .slice(-this.extranonce2Size * 2);
+    const versionMask = options.versionBits !== undefined ? (this.versionMask ?? 0) : undefined;
+    const header = buildHeader(job, {
+      extranonce1: this.extranonce1,
+      extranonce2,
+      ntime: job.ntime,
+      nonce: '00000000',
+      versionBits: options.versionBits,
+      versionMask,
+    });
+    const target = targetBytes(difficultyToTarget(job.difficulty));
+    for (let nonce = 0; nonce < 0xffffffff; nonce++) {
+      header.writeUInt32LE(nonce, 76);
+      const hash = createHash('sha256').update(createHash('sha256').update(header).digest()).digest();
+      if (hashMeetsTarget(hash, target)) {
+        return {
+          jobId: job.id,
+          extranonce2,
+          ntime: job.ntime,
+          nonce: nonce.toString(16).padStart(8, '0'),
+          ...(options.versionBits ? { versionBits: options.versionBits } : {}),
+        };
+      }
+    }
+    throw new Error('nonce space exhausted');
+  }
+
+  /** Hashes and submits one share for the current job; returns the proxy's answer. */
+  async mineOne(options: { versionBits?: string } = {}): Promise<Response> {
+    const share = this.findShare(options);
+    const params = [this.options.login, share.jobId, share.extranonce2, share.ntime, share.nonce];
+    if (share.versionBits) params.push(share.versionBits);
+    const response = await this.request('mining.submit', params);
+    if (response.result === true) this.accepted.push(share.jobId);
+    else {
+      const error = response.error as [number, string] | null;
+      this.rejected.push({ code: error?.[0] ?? -1, message: String(error?.[1] ?? response.error) });
+    }
+    return response;
+  }
+
+  async mine(count: number, options: { versionBits?: string } = {}): Promise<void> {
+    for (let i = 0; i < count; i++) await this.mineOne(options);
+  }
+
+  close(): Promise<void> {
+    this.socket?.destroy();
+    return this.closed;
+  }
+
+  /** The version the header would carry for these bits (for assertions). */
+  rolled(bits: string): string {
+    return rolledVersion(this.job?.version ?? '20000000', bits, this.versionMask ?? 0);
+  }
+
+  private handle(message: Record<string, unknown>): void {
+    if (typeof message.method === 'string') {
+      const params = (message.params ?? []) as unknown[];
+      this.notifications.push({ method: message.method, params });
+      switch (message.method) {
+        case 'mining.set_difficulty':
+          this.difficulty = Number(params[0]);
+          break;
+        case 'mining.notify': {
+          const [id, prevhash, coinb1, coinb2, merkleBranch, version, nbits, ntime, clean] = params as [
+            string,
+            string,
+            string,
+            string,
+            string[],
+            string,
+            string,
+            string,
+            boolean,
+          ];
+          this.job = { id, prevhash, coinb1, coinb2, merkleBranch, version, nbits, ntime, clean, difficulty: this.difficulty };
+          break;
+        }
+        case 'mining.set_extranonce':
+          this.extranonce1 = String(params[0]);
+          this.extranonce2Size = Number(params[1]);
+          this.job = null; // work under the old extranonce is void
+          break;
+        case 'mining.set_version_mask':
+          this.versionMask = Number.parseInt(String(params[0]), 16);
+          break;
+      }
+    } else {
+      const resolve = this.waiting.get(message.id);
+      if (resolve) {
+        this.waiting.delete(message.id);
+        resolve(message as unknown as Response);
+      }
+    }
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const watcher of [...this.watchers]) watcher();
+  }
+}
