@@ -14,6 +14,8 @@ export interface SimPoolOptions {
   accounts?: Record<string, string>;
   /** Version-rolling mask granted to a configure request; null: configure is answered as unknown. */
   versionMask?: number | null;
+  /** Never answer mining.submit (to test the proxy's submit timeout). */
+  silentSubmits?: boolean;
 }
 
 export interface SimJob {
@@ -82,7 +84,8 @@ export class PoolPeer {
 }
 
 export class SimPool {
-  readonly options: Required<Omit<SimPoolOptions, 'accounts' | 'versionMask'>> & Pick<SimPoolOptions, 'accounts' | 'versionMask'>;
+  readonly options: Required<Omit<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits'>> &
+    Pick<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits'>;
   readonly peers = new Set<PoolPeer>();
   readonly shares: ReceivedShare[] = [];
   readonly methods: string[] = [];
@@ -101,6 +104,7 @@ export class SimPool {
       difficulty: options.difficulty ?? 2 ** -20,
       accounts: options.accounts,
       versionMask: options.versionMask === undefined ? 0x1fffe000 : options.versionMask,
+      silentSubmits: options.silentSubmits,
     };
     this.difficulty = this.options.difficulty;
   }
@@ -197,9 +201,10 @@ export class SimPool {
     const reply = (result: unknown, error: unknown = null) => peer.send({ id: message.id, result, error });
     switch (message.method) {
       case 'mining.configure': {
-        if (this.options.versionMask === null) return reply(null, [20, 'unknown method', null]);
+        const granted = this.options.versionMask;
+        if (granted === null || granted === undefined) return reply(null, [20, 'unknown method', null]);
         const requested = Number.parseInt(String((message.params[1] as Record<string, string>)['version-rolling.mask'] ?? 'ffffffff'), 16);
-        peer.versionMask = (requested & this.options.versionMask) >>> 0;
+        peer.versionMask = (requested & granted) >>> 0;
         return reply({ 'version-rolling': true, 'version-rolling.mask': peer.versionMask.toString(16).padStart(8, '0') });
       }
       case 'mining.subscribe':
@@ -229,7 +234,13 @@ export class SimPool {
     }
   }
 
+  /** Sends a notification to every connection (client.reconnect, client.show_message, ...). */
+  broadcast(method: string, params: unknown[]): void {
+    for (const peer of this.peers) peer.notify(method, params);
+  }
+
   private submit(peer: PoolPeer, params: unknown[], reply: (result: unknown, error?: unknown) => void): void {
+    if (this.options.silentSubmits) return;
     const [user, jobId, extranonce2, ntime, nonce, versionBits] = params as string[];
     const record = (verdict: 'accepted' | 'rejected', code?: number, reason?: string) => {
       this.shares.push({ user, jobId, extranonce1: peer.extranonce1, extranonce2, verdict, code, reason });

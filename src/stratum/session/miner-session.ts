@@ -48,6 +48,8 @@ export class MinerSession {
   extranonce2Size: number;
   /** The version-rolling mask agreed with the miner (null: not negotiated). */
   versionMask: number | null = null;
+  /** The mask the miner was last told (configure answer or set_version_mask). */
+  private announcedVersionMask: number | null = null;
   extranonceSubscribed = false;
   suggestedDifficulty: number | null = null;
   pool: PoolConnection | null = null;
@@ -103,6 +105,7 @@ export class MinerSession {
           const mask = (decodeVersionMask(request.parameters['version-rolling.mask']) & this.host.config.stratum.versionMask) >>> 0;
           const poolMask = this.pool?.versionMask ?? null;
           this.versionMask = poolMask === null ? mask : (mask & poolMask) >>> 0;
+          this.announcedVersionMask = this.versionMask;
           result['version-rolling'] = true;
           result['version-rolling.mask'] = maskHex(this.versionMask);
           break;
@@ -208,8 +211,8 @@ export class MinerSession {
     this.pool?.suggestDifficulty(difficulty);
   }
 
-  /** A reconnecting miner takes its session back. */
-  resume(connection: StratumConnection): void {
+  /** A reconnecting miner takes its session back, with what its new connection negotiated before subscribe. */
+  resume(connection: StratumConnection, negotiated: MinerSession): void {
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.lingerTimer = null;
     const previous = this.connection;
@@ -219,7 +222,12 @@ export class MinerSession {
     this.connectedSince = Date.now();
     // The new connection knows no jobs yet: everything is resent after authorize.
     this.forceCleanNext = true;
-    this.extranonceSubscribed = false;
+    this.extranonceSubscribed = negotiated.extranonceSubscribed;
+    if (negotiated.versionMask !== null) {
+      const poolMask = this.pool?.versionMask ?? null;
+      this.versionMask = poolMask === null ? negotiated.versionMask : (negotiated.versionMask & poolMask) >>> 0;
+    }
+    this.announcedVersionMask = negotiated.announcedVersionMask;
     this.fitExtranonce2Size();
     this.logger.log(`${this.label}: resumed`);
   }
@@ -258,7 +266,12 @@ export class MinerSession {
       onReady: (extranonce, versionMask) => {
         this.applyPoolExtranonce(extranonce);
         this.applyPoolVersionMask(versionMask);
-        this.poolReady?.(true);
+        if (this.poolReady) {
+          this.poolReady(true); // the first connect: authorize sends the work
+        } else if (this.pool?.lastJob) {
+          // A reconnect: the pool's first job (sent before its authorize answer) goes out clean.
+          this.acceptJob(this.pool.lastJob);
+        }
       },
       onAuthorizeFailed: (reason) => {
         this.pool = null;
@@ -326,7 +339,14 @@ export class MinerSession {
     if (narrowed === this.versionMask) return;
     this.versionMask = narrowed;
     this.logger.log(`${this.label}: pool narrowed the version mask to ${maskHex(poolMask)}`);
-    if (this.state === 'authorized') this.connection?.write(encodeNotification('mining.set_version_mask', [maskHex(narrowed)]));
+    if (this.state === 'authorized') this.announceVersionMask();
+  }
+
+  /** set_version_mask takes effect at once (BIP310), so it is sent as soon as the miner may mine. */
+  private announceVersionMask(): void {
+    if (this.versionMask === null || this.versionMask === this.announcedVersionMask || !this.connection) return;
+    this.announcedVersionMask = this.versionMask;
+    this.connection.write(encodeNotification('mining.set_version_mask', [maskHex(this.versionMask)]));
   }
 
   /** On resume, a pool whose extranonce2 is too small for m gives the miner the size that fits. */
@@ -358,6 +378,7 @@ export class MinerSession {
   private sendWork(clean: boolean): void {
     const connection = this.connection;
     if (!connection) return;
+    this.announceVersionMask();
     const difficulty = this.difficulty ?? this.pool?.difficulty ?? null;
     if (difficulty !== null) {
       this.difficulty = difficulty;

@@ -56,11 +56,9 @@ export class MinerSessions implements SessionHost, OnModuleDestroy {
     const previous = request.sessionId ? this.byId.get(request.sessionId) : undefined;
     if (previous && previous !== current && previous.state !== 'closed' && previous.user) {
       // Whatever the new connection negotiated before subscribing carries over.
-      if (current.versionMask !== null) previous.versionMask = current.versionMask;
-      previous.extranonceSubscribed = current.extranonceSubscribed;
       this.byConnection.delete(connection);
       current.end();
-      previous.resume(connection);
+      previous.resume(connection, current);
       this.attach(connection, previous);
       return previous.subscribeResult();
     }
