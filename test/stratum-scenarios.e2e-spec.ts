@@ -204,3 +204,58 @@ describe('Stratum relay scenarios', () => {
     expect(miner.isClosed).toBe(false);
   });
 });
+
+describe('session lifetime', () => {
+  const farm = new Farm();
+
+  beforeAll(() => farm.start(['--stratum.sessionLinger=400ms', '--upstream.connectTimeout=2s']));
+  afterAll(() => farm.stop());
+
+  it('closes the pool connection once a disconnected session was not resumed within the linger time', async () => {
+    const pool = await farm.addPool();
+    const name = await farm.register(pool, 'linger');
+    const miner = farm.miner({ login: name });
+    await miner.start();
+    await miner.waitForJob();
+    expect(pool.peers.size).toBe(1);
+    await miner.close();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(pool.peers.size).toBe(1); // still lingering
+    await until(() => pool.peers.size === 0, 'the pool connection to close', 3000);
+    // Too late to resume: a fresh session with a new extranonce1 slot.
+    const old = miner.sessionId;
+    expect((await miner.start()).result).toBe(true);
+    expect(miner.sessionId).not.toBe(old);
+  });
+
+  it('moves a session to the pool of another name it authorizes with', async () => {
+    const first = await farm.addPool();
+    const second = await farm.addPool({ extranonce2Size: 6 });
+    const nameA = await farm.register(first, 'first');
+    const nameB = await farm.register(second, 'second');
+    const miner = farm.miner({ login: nameA });
+    await miner.start();
+    await miner.waitForJob();
+    await miner.mine(1);
+    miner.job = null;
+    expect((await miner.request('mining.authorize', [nameB, 'x'])).result).toBe(true);
+    await miner.waitForJob();
+    await miner.mine(2);
+    expect(miner.rejected).toEqual([]);
+    expect(first.accepted).toHaveLength(1);
+    expect(second.accepted.map((share) => share.user)).toEqual(['second', 'second']);
+    await until(() => first.peers.size === 0, 'the old pool connection to close', 2000);
+  });
+
+  it('disconnects the miner when the pool refuses the account on a later reconnect', async () => {
+    const pool = await farm.addPool({ accounts: { acct: 'pw' } });
+    const name = await farm.register(pool, 'acct', 'pw');
+    const miner = farm.miner({ login: name });
+    expect((await miner.start()).result).toBe(true);
+    await miner.waitForJob();
+    pool.options.accounts = {};
+    pool.dropAll();
+    await miner.closed;
+    expect(miner.isClosed).toBe(true);
+  });
+});

@@ -139,9 +139,14 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
       if (result instanceof StratumError) this.protocolError(connection, request, result, false);
       else if (result !== undefined && request.id !== null) connection.replyResult(request.id, result);
     } catch (error) {
+      // A thrown StratumError is a decoder refusing malformed params: it counts towards the error limit.
       const stratumError = toStratumError(error);
-      if (!stratumError) this.logger.error(`connection ${connection.id} ${request.method}: ${String((error as Error)?.stack ?? error)}`);
-      this.protocolError(connection, request, stratumError ?? new StratumError(StratumErrorCode.Other, 'internal error'), false);
+      if (stratumError) {
+        this.protocolError(connection, request, stratumError);
+        return;
+      }
+      this.logger.error(`connection ${connection.id} ${request.method}: ${String((error as Error)?.stack ?? error)}`);
+      this.protocolError(connection, request, new StratumError(StratumErrorCode.Other, 'internal error'), false);
     }
   }
 
