@@ -252,6 +252,7 @@ export class SimMiner {
   }
 
   private wake(): void {
-    for (const watcher of [...this.watchers]) watcher();
+    // A copy: watchers remove themselves while being called.
+    for (const watcher of Array.from(this.watchers)) watcher();
   }
 }

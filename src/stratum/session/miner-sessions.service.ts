@@ -87,7 +87,8 @@ export class MinerSessions implements SessionHost, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
-    for (const session of [...this.byId.values()]) session.end('server-shutdown');
+    // A copy: ending a session removes it from the map.
+    for (const session of Array.from(this.byId.values())) session.end('server-shutdown');
   }
 
   private attach(connection: StratumConnection, session: MinerSession): void {
