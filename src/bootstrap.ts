@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Request, Response } from 'express';
 import type { Server as HttpServer } from 'node:http';
 import { DataSource } from 'typeorm';
+import { AccountingService } from './accounting/accounting.service.js';
 import { AppModule } from './app.module.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { createValidationPipe } from './api/validation.js';
@@ -45,6 +46,8 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
     app.useGlobalPipes(createValidationPipe());
     app.disable('x-powered-by');
     app.connectMicroservice({ strategy: stratum }, { inheritAppConfig: true });
+    const accounting = app.get(AccountingService);
+    stratum.onProtocolError = (kind) => accounting.protocolError('miner', kind);
     try {
       await app.init();
     } catch (error) {

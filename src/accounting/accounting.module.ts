@@ -1,5 +1,14 @@
 import { Module } from '@nestjs/common';
+import { UsersModule } from '../users/users.module.js';
+import { AccountingService } from './accounting.service.js';
+import { StatsController, WorkersController } from './stats.controller.js';
+import { StatsRecorder } from './stats-recorder.js';
 
-/** Share bookkeeping (counters, hashrate windows, persisted statistics): filled in by the accounting issue. */
-@Module({})
+/** Share bookkeeping: counters, hashrate windows, per-minute statistics, and their API. */
+@Module({
+  imports: [UsersModule],
+  controllers: [StatsController, WorkersController],
+  providers: [AccountingService, StatsRecorder],
+  exports: [AccountingService],
+})
 export class AccountingModule {}

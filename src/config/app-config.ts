@@ -19,6 +19,10 @@ export interface AppConfig {
     readonly maxProtocolErrors: number;
     readonly maxConnections: number;
   };
+  readonly metrics: { readonly rigTtlMs: number };
+  readonly stats: { readonly retentionMs: number; readonly flushIntervalMs: number };
+  /** 0: users never expire. */
+  readonly usersExpireAfterMs: number;
   readonly upstream: {
     readonly maxLineLength: number;
     readonly connectTimeoutMs: number;
@@ -115,6 +119,9 @@ function toAppConfig(v: FlagValues): AppConfig {
       maxProtocolErrors: required(v.maxProtocolErrors),
       maxConnections: required(v.maxConnections),
     },
+    metrics: { rigTtlMs: required(v.metricsRigTtl) },
+    stats: { retentionMs: required(v.statsRetention), flushIntervalMs: Math.max(100, required(v.statsFlushInterval)) },
+    usersExpireAfterMs: required(v.usersExpireAfter),
     upstream: {
       maxLineLength: required(v.upstreamMaxLineLength),
       connectTimeoutMs: required(v.upstreamConnectTimeout),

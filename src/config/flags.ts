@@ -187,6 +187,28 @@ export const FLAGS = {
     parseDuration,
     'a pool unreachable this long disconnects its miners',
   ),
+  metricsRigTtl: flag(
+    'metrics.rigTtl',
+    'METRICS_RIG_TTL',
+    '24h',
+    parseDuration,
+    "a rig's series are dropped after this long without a connection",
+  ),
+  statsRetention: flag('stats.retention', 'STATS_RETENTION', '30d', parseDuration, 'how long per-minute statistics are kept'),
+  statsFlushInterval: flag(
+    'stats.flushInterval',
+    'STATS_FLUSH_INTERVAL',
+    '15s',
+    parseDuration,
+    'how often statistics are written to the database',
+  ),
+  usersExpireAfter: flag(
+    'users.expireAfter',
+    'USERS_EXPIRE_AFTER',
+    '0',
+    parseDuration,
+    'delete users inactive for longer than this (0: never)',
+  ),
   upstreamSubmitTimeout: flag(
     'upstream.submitTimeout',
     'UPSTREAM_SUBMIT_TIMEOUT',

@@ -3,10 +3,12 @@ import type { AppConfig } from '../config/app-config.js';
 import { Algorithm } from '../pools/algorithm.entity.js';
 import { Pool } from '../pools/pool.entity.js';
 import { User } from '../users/user.entity.js';
+import { WorkerStat } from '../accounting/worker-stat.entity.js';
 import { InitialSchema1732500000000 } from './migrations/1732500000000-initial-schema.js';
+import { WorkerStats1732600000000 } from './migrations/1732600000000-worker-stats.js';
 
-export const ENTITIES = [Algorithm, Pool, User];
-export const MIGRATIONS = [InitialSchema1732500000000];
+export const ENTITIES = [Algorithm, Pool, User, WorkerStat];
+export const MIGRATIONS = [InitialSchema1732500000000, WorkerStats1732600000000];
 
 /** One options object for Nest and the TypeORM CLI: migrations run at start, never `synchronize`. */
 export function dataSourceOptions(database: AppConfig['database']): DataSourceOptions {

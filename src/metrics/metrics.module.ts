@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
+import { METRIC_PROVIDERS } from './proxy-metrics.js';
 
 /**
  * Prometheus text at GET /metrics (outside /api/v1). Default process and Node.js metrics live on the global
@@ -14,6 +15,7 @@ import { register } from 'prom-client';
       defaultMetrics: { enabled: register.getSingleMetric('process_cpu_user_seconds_total') === undefined },
     }),
   ],
-  exports: [PrometheusModule],
+  providers: METRIC_PROVIDERS,
+  exports: [PrometheusModule, ...METRIC_PROVIDERS],
 })
 export class MetricsModule {}

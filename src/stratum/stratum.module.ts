@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AccountingModule } from '../accounting/accounting.module.js';
 import { PoolsModule } from '../pools/pools.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { MinerSessions } from './session/miner-sessions.service.js';
@@ -6,7 +7,7 @@ import { StratumController } from './stratum.controller.js';
 
 /** Miner-facing side: the Stratum methods and the sessions (the transport itself is wired in bootstrap). */
 @Module({
-  imports: [UsersModule, PoolsModule],
+  imports: [UsersModule, PoolsModule, AccountingModule],
   controllers: [StratumController],
   providers: [MinerSessions],
   exports: [MinerSessions],

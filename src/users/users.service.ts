@@ -64,6 +64,21 @@ export class UsersService {
     return this.users.find({ order: { createdAt: 'ASC', name: 'ASC' } });
   }
 
+  /** Deletes users whose last activity (or registration, if never seen) is older than the cutoff. */
+  async expireInactive(cutoff: Date): Promise<number> {
+    const stale = await this.users
+      .createQueryBuilder('user')
+      .leftJoinAndSelect('user.pool', 'pool')
+      .where('COALESCE(user.last_seen_at, user.created_at) < :cutoff', { cutoff: cutoff.getTime() })
+      .getMany();
+    for (const user of stale) {
+      await this.users.delete({ name: user.name });
+      const since = (user.lastSeenAt ?? user.createdAt).toISOString();
+      this.logger.log(`expired user ${user.name} (pool ${user.pool.address}): inactive since ${since}`);
+    }
+    return stale.length;
+  }
+
   async remove(name: string): Promise<void> {
     const normalized = normalizeUserName(name);
     const result = normalized ? await this.users.delete({ name: normalized }) : { affected: 0 };

@@ -56,7 +56,10 @@ export interface PoolConnectionListener {
   onDifficulty(difficulty: number): void;
   onExtranonce(extranonce: PoolExtranonce): void;
   onVersionMask(mask: number): void;
-  onDown(reason: string): void;
+  /** The connection dropped (wasReady) or an attempt failed. */
+  onDown(reason: string, wasReady: boolean): void;
+  /** The pool sent something the proxy could not use. */
+  onProtocolError(kind: 'malformed' | 'line_too_long' | 'bad_message'): void;
   /** Unreachable for longer than giveUpAfterMs: the connection is closed for good. */
   onGiveUp(): void;
 }
@@ -174,7 +177,10 @@ export class PoolConnection {
       try {
         lines = splitter.push(chunk);
       } catch (error) {
-        if (error instanceof LineTooLongError) return this.down(socket, `line longer than ${this.options.maxLineLength} bytes`);
+        if (error instanceof LineTooLongError) {
+          this.listener.onProtocolError('line_too_long');
+          return this.down(socket, `line longer than ${this.options.maxLineLength} bytes`);
+        }
         throw error;
       }
       for (const line of lines) {
@@ -242,6 +248,7 @@ export class PoolConnection {
     } catch (error) {
       if (!(error instanceof RpcParseError)) throw error;
       this.logger.warn(`${this.label}: pool ${this.address} sent a malformed line (${error.message})`);
+      this.listener.onProtocolError('malformed');
       return;
     }
     if (message.kind === 'response') {
@@ -257,6 +264,7 @@ export class PoolConnection {
     } catch (error) {
       if (!(error instanceof PoolProtocolError)) throw error;
       this.logger.warn(`${this.label}: pool ${this.address}: ${error.message}`);
+      this.listener.onProtocolError('bad_message');
     }
   }
 
@@ -325,7 +333,7 @@ export class PoolConnection {
     if (this.downSince === null) this.downSince = now;
     if (wasReady) this.logger.warn(`${this.label}: pool ${this.address} down: ${reason}`);
     else this.logger.warn(`${this.label}: pool ${this.address} unreachable: ${reason}; retrying in ${this.backoffMs} ms`);
-    this.listener.onDown(reason);
+    this.listener.onDown(reason, wasReady);
     if (this.state !== 'waiting') return; // the listener closed us
     if (!this.giveUpTimer) {
       this.giveUpTimer = setTimeout(() => this.giveUp(), Math.max(0, this.options.giveUpAfterMs - (now - this.downSince)));

@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../../config/app-config.js';
-import type { PoolConnection, PoolConnectionListener, ShareVerdict } from '../../pools/upstream/pool-connection.js';
+import type { RejectReason, ShareOutcome } from '../../accounting/accounting.service.js';
+import type { PoolConnection, PoolConnectionListener } from '../../pools/upstream/pool-connection.js';
 import type { User } from '../../users/user.entity.js';
-import { StratumError, StratumErrorCode } from '../protocol/errors.js';
+import { classifyPoolReject, StratumError, StratumErrorCode } from '../protocol/errors.js';
 import { ExtranonceTranslation, fitsPool, minerNotifyParams, poolExtranonce2, translation } from '../protocol/extranonce.js';
 import { encodeNotification, RpcId } from '../protocol/json-rpc.js';
 import { AuthorizeRequest, ConfigureRequest, decodeSubmit, decodeVersionMask, maskHex } from '../protocol/miner-messages.js';
@@ -19,8 +20,15 @@ export interface SessionHost {
   releasePool(connection: PoolConnection): void;
   /** The session ended for good (closed, linger expired, pool gave up). */
   sessionEnded(session: MinerSession): void;
-  /** Hook for accounting: a share was forwarded and got its verdict. */
-  shareSettled?(session: MinerSession, job: TrackedJob, verdict: ShareVerdict): void;
+  /** Accounting: the worker is authorized on its (current) connection, or left it. */
+  workerConnected(session: MinerSession): void;
+  workerDisconnected(session: MinerSession): void;
+  workerDifficulty(session: MinerSession, difficulty: number): void;
+  shareForwarded(session: MinerSession, difficulty: number): void;
+  shareAnswered(session: MinerSession, difficulty: number, outcome: ShareOutcome, roundTripSeconds?: number): void;
+  /** Accounting: the session's pool connection came up, went down, or failed to connect. */
+  poolStatus(session: MinerSession, status: 'up' | 'down' | 'failed' | 'refused'): void;
+  poolProtocolError(session: MinerSession, kind: string): void;
 }
 
 /** A job as this session's miner received it, with the translation in force when it was sent. */
@@ -61,6 +69,8 @@ export class MinerSession {
   private forceCleanNext = true;
   private lingerTimer: NodeJS.Timeout | null = null;
   private poolReady: ((ready: boolean) => void) | null = null;
+  /** Whether accounting counts this session's pool connection as up. */
+  private poolCountedUp = false;
   connectedSince = Date.now();
 
   constructor(
@@ -142,14 +152,14 @@ export class MinerSession {
       // Same name again (typically after a resume): nothing moves, the miner gets its work again.
       this.rig = request.rig;
       this.state = 'authorized';
+      this.host.workerConnected(this);
       connection.replyResult(requestId, true);
       this.sendWork(true);
       return;
     }
     if (this.pool) {
       this.logger.log(`${this.label}: moving to user ${user.name} (pool ${user.pool.address})`);
-      this.host.releasePool(this.pool);
-      this.pool = null;
+      this.dropPool();
     }
     this.user = user;
     this.rig = request.rig;
@@ -172,6 +182,7 @@ export class MinerSession {
     }
     this.state = 'authorized';
     this.logger.log(`${this.label}: authorized for pool ${user.pool.address}`);
+    this.host.workerConnected(this);
     connection.replyResult(requestId, true);
     this.sendWork(true);
   }
@@ -180,24 +191,48 @@ export class MinerSession {
   submit(requestId: RpcId, params: unknown): StratumError | undefined {
     if (this.state === 'subscribed' || this.state === 'connected')
       return new StratumError(StratumErrorCode.UnauthorizedWorker, 'unauthorized worker');
-    const share = decodeSubmit(params);
+    const rejectLocally = (reason: RejectReason, error: StratumError, difficulty = this.difficulty ?? 1) => {
+      this.host.shareAnswered(this, difficulty, { accepted: false, reason });
+      return error;
+    };
+    let share;
+    try {
+      share = decodeSubmit(params);
+    } catch (error) {
+      if (error instanceof StratumError) rejectLocally('malformed', error);
+      throw error;
+    }
     if (share.extranonce2.length !== this.extranonce2Size * 2) {
-      return new StratumError(StratumErrorCode.Other, `extranonce2 must be ${this.extranonce2Size} bytes`);
+      return rejectLocally('malformed', new StratumError(StratumErrorCode.Other, `extranonce2 must be ${this.extranonce2Size} bytes`));
     }
     if (share.versionBits !== undefined) {
       const bits = Number.parseInt(share.versionBits, 16) >>> 0;
-      if (this.versionMask === null) return new StratumError(StratumErrorCode.Other, 'version rolling was not negotiated');
+      if (this.versionMask === null)
+        return rejectLocally('version_mask', new StratumError(StratumErrorCode.Other, 'version rolling was not negotiated'));
       if ((bits & ~this.versionMask) >>> 0 !== 0)
-        return new StratumError(StratumErrorCode.Other, 'version bits outside the negotiated mask');
+        return rejectLocally('version_mask', new StratumError(StratumErrorCode.Other, 'version bits outside the negotiated mask'));
     }
     const tracked = this.jobs.get(share.jobId);
-    if (!tracked) return new StratumError(StratumErrorCode.JobNotFound, 'job not found (stale)');
+    if (!tracked) return rejectLocally('unknown_job', new StratumError(StratumErrorCode.JobNotFound, 'job not found (stale)'));
+    // A share counts the difficulty its job was issued under (1 when the pool never set one).
+    const difficulty = tracked.difficulty ?? 1;
     const pool = this.pool;
-    if (!pool || !pool.isReady) return new StratumError(StratumErrorCode.Other, 'pool connection is down');
+    if (!pool || !pool.isReady)
+      return rejectLocally('pool_down', new StratumError(StratumErrorCode.Other, 'pool connection is down'), difficulty);
     const connection = this.connection;
     const upstreamExtranonce2 = poolExtranonce2(this.prefix, share.extranonce2, tracked.translation);
+    const sentAt = performance.now();
+    this.host.shareForwarded(this, difficulty);
     void pool.submit(tracked.job.jobId, upstreamExtranonce2, share.ntime, share.nonce, share.versionBits).then((verdict) => {
-      this.host.shareSettled?.(this, tracked, verdict);
+      const roundTrip = (performance.now() - sentAt) / 1000;
+      if (verdict.accepted) this.host.shareAnswered(this, difficulty, { accepted: true }, roundTrip);
+      else
+        this.host.shareAnswered(
+          this,
+          difficulty,
+          { accepted: false, reason: verdict.timedOut ? 'timeout' : classifyPoolReject(verdict.error) },
+          roundTrip,
+        );
       if (!connection?.isOpen || requestId === null) return;
       if (verdict.accepted) connection.replyResult(requestId, true);
       else connection.replyError(requestId, verdict.error.toTuple());
@@ -236,6 +271,7 @@ export class MinerSession {
   detach(connection: StratumConnection, reason: CloseReason): void {
     if (this.connection !== connection || this.state === 'closed') return;
     this.connection = null;
+    this.host.workerDisconnected(this);
     if (reason === 'server-shutdown' || this.state === 'connected' || !this.user) {
       this.end();
       return;
@@ -253,17 +289,30 @@ export class MinerSession {
     this.state = 'closed';
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.lingerTimer = null;
-    if (this.pool) this.host.releasePool(this.pool);
-    this.pool = null;
+    this.dropPool();
     const connection = this.connection;
     this.connection = null;
     if (connection && reason) connection.close(reason);
     this.host.sessionEnded(this);
   }
 
+  private dropPool(): void {
+    if (this.pool) this.host.releasePool(this.pool);
+    this.pool = null;
+    this.markPoolDown();
+  }
+
+  private markPoolDown(): void {
+    if (!this.poolCountedUp) return;
+    this.poolCountedUp = false;
+    this.host.poolStatus(this, 'down');
+  }
+
   private poolListener(): PoolConnectionListener {
     return {
       onReady: (extranonce, versionMask) => {
+        this.poolCountedUp = true;
+        this.host.poolStatus(this, 'up');
         this.applyPoolExtranonce(extranonce);
         this.applyPoolVersionMask(versionMask);
         if (this.poolReady) {
@@ -275,6 +324,7 @@ export class MinerSession {
       },
       onAuthorizeFailed: (reason) => {
         this.pool = null;
+        this.host.poolStatus(this, 'refused');
         if (this.poolReady) {
           this.poolReady(false);
           return;
@@ -285,17 +335,23 @@ export class MinerSession {
       onJob: (job) => this.acceptJob(job),
       onDifficulty: (difficulty) => {
         this.difficulty = difficulty;
-        if (this.state === 'authorized') this.connection?.write(encodeNotification('mining.set_difficulty', [difficulty]));
+        if (this.state !== 'authorized') return;
+        this.host.workerDifficulty(this, difficulty);
+        this.connection?.write(encodeNotification('mining.set_difficulty', [difficulty]));
       },
       onExtranonce: (extranonce) => this.applyPoolExtranonce(extranonce),
       onVersionMask: (mask) => this.applyPoolVersionMask(mask),
-      onDown: () => {
+      onDown: (_reason, wasReady) => {
+        if (wasReady) this.markPoolDown();
+        else this.host.poolStatus(this, 'failed');
         // Jobs of a lost connection can never be accepted again.
         this.jobs.clear();
         this.forceCleanNext = true;
       },
+      onProtocolError: (kind) => this.host.poolProtocolError(this, kind),
       onGiveUp: () => {
         this.pool = null;
+        this.markPoolDown();
         this.poolReady?.(true);
         this.end('pool-unreachable');
       },
@@ -382,6 +438,7 @@ export class MinerSession {
     const difficulty = this.difficulty ?? this.pool?.difficulty ?? null;
     if (difficulty !== null) {
       this.difficulty = difficulty;
+      this.host.workerDifficulty(this, difficulty);
       connection.write(encodeNotification('mining.set_difficulty', [difficulty]));
     }
     const job = this.lastJob ?? this.pool?.lastJob ?? null;

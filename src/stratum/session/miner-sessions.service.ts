@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import type { PoolConnection, PoolConnectionListener } from '../../pools/upstream/pool-connection.js';
+import { AccountingService, ShareOutcome, WorkerInfo } from '../../accounting/accounting.service.js';
 import { UpstreamService } from '../../pools/upstream/upstream.service.js';
 import type { User } from '../../users/user.entity.js';
 import { UsersService } from '../../users/users.service.js';
@@ -20,6 +21,7 @@ export class MinerSessions implements SessionHost, OnModuleDestroy {
     @Inject(APP_CONFIG) readonly config: AppConfig,
     private readonly users: UsersService,
     private readonly upstream: UpstreamService,
+    private readonly accounting: AccountingService,
   ) {}
 
   get size(): number {
@@ -84,6 +86,60 @@ export class MinerSessions implements SessionHost, OnModuleDestroy {
 
   sessionEnded(session: MinerSession): void {
     if (this.byId.get(session.id) === session) this.byId.delete(session.id);
+    this.accounting.workerEnded(session.id);
+  }
+
+  workerConnected(session: MinerSession): void {
+    const info = this.workerInfo(session);
+    if (info) this.accounting.workerConnected(info);
+  }
+
+  workerDisconnected(session: MinerSession): void {
+    this.accounting.workerDisconnected(session.id);
+  }
+
+  workerDifficulty(session: MinerSession, difficulty: number): void {
+    this.accounting.workerDifficultyChanged(session.id, difficulty);
+  }
+
+  shareForwarded(session: MinerSession, difficulty: number): void {
+    this.accounting.shareForwarded(session.id, difficulty);
+  }
+
+  shareAnswered(session: MinerSession, difficulty: number, outcome: ShareOutcome, roundTripSeconds?: number): void {
+    this.accounting.shareAnswered(session.id, difficulty, outcome, roundTripSeconds);
+  }
+
+  poolStatus(session: MinerSession, status: 'up' | 'down' | 'failed' | 'refused'): void {
+    const pool = session.user?.pool;
+    if (!pool) return;
+    if (status === 'up') {
+      this.accounting.upstreamConnectAttempt(pool.address, 'success');
+      this.accounting.poolConnected(pool.address, pool.algorithm.name, pool.algorithm.divider);
+    } else if (status === 'down') {
+      this.accounting.poolDisconnected(pool.address);
+    } else {
+      this.accounting.upstreamConnectAttempt(pool.address, status === 'failed' ? 'failure' : 'refused');
+    }
+  }
+
+  poolProtocolError(_session: MinerSession, kind: string): void {
+    this.accounting.protocolError('pool', kind);
+  }
+
+  private workerInfo(session: MinerSession): WorkerInfo | null {
+    const { user, connection } = session;
+    if (!user || !connection) return null;
+    return {
+      sessionId: session.id,
+      address: connection.address,
+      ip: connection.remoteAddress,
+      user: user.name,
+      rig: session.rig,
+      hash: user.pool.algorithm.name,
+      pool: user.pool.address,
+      divider: user.pool.algorithm.divider,
+    };
   }
 
   onModuleDestroy(): void {

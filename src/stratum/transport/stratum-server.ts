@@ -29,6 +29,9 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
   private readonly connections = new Set<StratumConnection>();
   private readonly listeners: { [K in keyof StratumServerEvents]: StratumServerEvents[K][] } = { connection: [], close: [] };
 
+  /** Told of every protocol error and bad connection (kind: malformed, unknown_method, not_stratum, line_too_long). */
+  onProtocolError: (kind: string) => void = () => undefined;
+
   constructor(private readonly config: AppConfig) {
     super();
   }
@@ -93,7 +96,10 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
     socket.on('data', (chunk: Buffer) => {
       if (!connection.isOpen) return;
       if (!sawFirstByte) {
-        if (!looksLikeJsonLine(chunk)) return connection.close('not-stratum');
+        if (!looksLikeJsonLine(chunk)) {
+          this.onProtocolError('not_stratum');
+          return connection.close('not-stratum');
+        }
         sawFirstByte = true;
         socket.setTimeout(limits.idleTimeoutMs);
       }
@@ -101,7 +107,10 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
       try {
         lines = splitter.push(chunk);
       } catch (error) {
-        if (error instanceof LineTooLongError) return connection.close('line-too-long');
+        if (error instanceof LineTooLongError) {
+          this.onProtocolError('line_too_long');
+          return connection.close('line-too-long');
+        }
         throw error;
       }
       for (const line of lines) queue = queue.then(() => this.handleLine(connection, line));
@@ -130,6 +139,7 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
     }
     const handler = this.getHandlerByPattern(request.method);
     if (!handler) {
+      this.onProtocolError('unknown_method');
       this.protocolError(connection, request, new StratumError(StratumErrorCode.Other, `unknown method ${request.method}`), false);
       return;
     }
@@ -153,6 +163,7 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
   /** Answers with a Stratum error; malformed input counts towards the limit that closes the connection. */
   private protocolError(connection: StratumConnection, request: RpcRequest | null, error: StratumError, malformed = true): void {
     if (request === null || request.id !== null) connection.replyError(request?.id ?? null, error.toTuple());
+    if (malformed) this.onProtocolError('malformed');
     if (malformed && ++connection.protocolErrors >= this.config.stratum.maxProtocolErrors) connection.close('too-many-errors');
   }
 }

@@ -1,0 +1,423 @@
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { METRIC } from '../metrics/proxy-metrics.js';
+import { RateWindow } from './rate-window.js';
+import { StatsRecorder } from './stats-recorder.js';
+
+/** Who a worker is, for the metric labels. */
+export interface WorkerInfo {
+  readonly sessionId: string;
+  /** The miner's ip:port (the original's `worker` label). */
+  readonly address: string;
+  readonly ip: string;
+  /** The registered name. */
+  readonly user: string;
+  readonly rig: string | null;
+  /** The algorithm's name. */
+  readonly hash: string;
+  /** The pool's host:port. */
+  readonly pool: string;
+  readonly divider: number;
+}
+
+/** Why a share was rejected: the pool's verdict, or the proxy check that refused it. */
+export type RejectReason =
+  'job_not_found' | 'duplicate' | 'low_difficulty' | 'other' | 'timeout' | 'malformed' | 'unknown_job' | 'version_mask' | 'pool_down';
+
+export type ShareOutcome = { readonly accepted: true } | { readonly accepted: false; readonly reason: RejectReason };
+
+export interface ShareCounts {
+  sent: number;
+  accepted: number;
+  rejected: number;
+  oneSent: number;
+  oneAccepted: number;
+  oneRejected: number;
+}
+
+const newCounts = (): ShareCounts => ({ sent: 0, accepted: 0, rejected: 0, oneSent: 0, oneAccepted: 0, oneRejected: 0 });
+
+interface WorkerRecord {
+  info: WorkerInfo;
+  connected: boolean;
+  connectedSince: number;
+  difficulty: number | null;
+  readonly counts: ShareCounts;
+  readonly window: RateWindow;
+}
+
+interface GroupRecord {
+  readonly labels: Record<string, string>;
+  readonly window: RateWindow;
+  since: number;
+  liveWorkers: number;
+  lastConnectedAt: number;
+}
+
+/** The windows farm operators know from other proxies, for the workers API. */
+export const HASHRATE_WINDOWS = { '1m': 60_000, '10m': 600_000, '1h': 3_600_000, '12h': 43_200_000, '24h': 86_400_000 } as const;
+const SPEED_WINDOW_MS = 5 * 60_000;
+const SPEED_REFRESH_MS = 60_000;
+const RIG_SWEEP_MS = 10 * 60_000;
+
+export interface WorkerSnapshot {
+  session: string;
+  worker: string;
+  user: string;
+  rig: string | null;
+  pool: string;
+  algorithm: string;
+  difficulty: number | null;
+  shares: { sent: number; accepted: number; rejected: number };
+  hashrate: Record<keyof typeof HASHRATE_WINDOWS, number>;
+  connectedSince: string;
+}
+
+/**
+ * Share bookkeeping: every event from the Stratum side lands here, in memory and synchronously (nothing on
+ * the share path waits for I/O). Prometheus counters move with the events; speeds are recomputed every
+ * minute; a worker's series go when its session ends; per-rig series go after --metrics.rigTtl unused.
+ */
+@Injectable()
+export class AccountingService implements OnModuleInit, OnModuleDestroy {
+  private readonly workers = new Map<string, WorkerRecord>();
+  private readonly users = new Map<string, GroupRecord>();
+  private readonly rigs = new Map<string, GroupRecord>();
+  private readonly poolConnections = new Map<string, { hash: string; divider: number; count: number }>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private snapshot: { at: number; workers: WorkerSnapshot[] } = { at: 0, workers: [] };
+  private readonly proxy: string;
+  /** Injected clock, so tests can move time. */
+  now: () => number = Date.now;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly stats: StatsRecorder,
+    @InjectMetric(METRIC.workerUp) private readonly workerUp: Gauge,
+    @InjectMetric(METRIC.poolUp) private readonly poolUp: Gauge,
+    @InjectMetric(METRIC.poolDivider) private readonly poolDivider: Gauge,
+    @InjectMetric(METRIC.workerSended) private readonly workerSended: Counter,
+    @InjectMetric(METRIC.workerOneSended) private readonly workerOneSended: Counter,
+    @InjectMetric(METRIC.workerAccepted) private readonly workerAccepted: Counter,
+    @InjectMetric(METRIC.workerOneAccepted) private readonly workerOneAccepted: Counter,
+    @InjectMetric(METRIC.workerSpeed) private readonly workerSpeed: Gauge,
+    @InjectMetric(METRIC.workerDifficulty) private readonly workerDifficulty: Gauge,
+    @InjectMetric(METRIC.shares) private readonly shares: Counter,
+    @InjectMetric(METRIC.difficultyOneShares) private readonly difficultyOneShares: Counter,
+    @InjectMetric(METRIC.sharesRejected) private readonly sharesRejected: Counter,
+    @InjectMetric(METRIC.userSpeed) private readonly userSpeed: Gauge,
+    @InjectMetric(METRIC.workersConnected) private readonly workersConnected: Gauge,
+    @InjectMetric(METRIC.poolConnections) private readonly poolConnectionsGauge: Gauge,
+    @InjectMetric(METRIC.shareRoundTrip) private readonly shareRoundTrip: Histogram,
+    @InjectMetric(METRIC.upstreamConnects) private readonly upstreamConnects: Counter,
+    @InjectMetric(METRIC.protocolErrors) private readonly protocolErrors: Counter,
+    @InjectMetric(METRIC.rigShares) private readonly rigShares: Counter,
+    @InjectMetric(METRIC.rigDifficultyOneShares) private readonly rigDifficultyOneShares: Counter,
+    @InjectMetric(METRIC.rigSpeed) private readonly rigSpeed: Gauge,
+  ) {
+    this.proxy = config.metricsTag;
+  }
+
+  onModuleInit(): void {
+    this.resetMetrics();
+    this.workersConnected.set({ proxy: this.proxy }, 0);
+    this.timers.push(setInterval(() => this.refreshSpeeds(), SPEED_REFRESH_MS).unref());
+    this.timers.push(setInterval(() => this.sweepRigs(), RIG_SWEEP_MS).unref());
+  }
+
+  onModuleDestroy(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    // The registry is process-wide: a later app in the same process (tests) starts from zero.
+    this.resetMetrics();
+  }
+
+  // ---- workers ----
+
+  /** A worker authorized, or resumed on a new connection (its session keeps its totals). */
+  workerConnected(info: WorkerInfo): void {
+    const now = this.now();
+    let record = this.workers.get(info.sessionId);
+    // Authorized with another name: the worker starts over under that user's labels.
+    if (record && record.info.user !== info.user) {
+      this.workerEnded(info.sessionId);
+      record = undefined;
+    }
+    if (record) {
+      this.workerDisconnected(info.sessionId);
+      const moved = record.info.address !== info.address;
+      if (moved) this.removeWorkerSeries(record);
+      record.info = info;
+      if (moved) this.publishWorkerCounters(record);
+    } else {
+      record = { info, connected: false, connectedSince: now, difficulty: null, counts: newCounts(), window: new RateWindow() };
+      this.workers.set(info.sessionId, record);
+      this.publishWorkerCounters(record); // the series exist from the first moment, at zero
+    }
+    record.connected = true;
+    this.workerUp.set(this.upLabels(info), 1);
+    if (record.difficulty !== null) this.workerDifficulty.set(this.workerLabels(info), record.difficulty);
+    this.group(this.users, info, false);
+    const rig = this.group(this.rigs, info, true);
+    rig.liveWorkers++;
+    rig.lastConnectedAt = now;
+    this.updateWorkersConnected();
+  }
+
+  /** The worker's connection closed; its session may still be resumed. */
+  workerDisconnected(sessionId: string): void {
+    const record = this.workers.get(sessionId);
+    if (!record || !record.connected) return;
+    record.connected = false;
+    this.workerUp.set(this.upLabels(record.info), 0);
+    const rig = this.group(this.rigs, record.info, true);
+    rig.liveWorkers--;
+    rig.lastConnectedAt = this.now();
+    this.updateWorkersConnected();
+  }
+
+  /** The session ended: the worker's series go (user, pool and rig totals stay). */
+  workerEnded(sessionId: string): void {
+    const record = this.workers.get(sessionId);
+    if (!record) return;
+    this.workerDisconnected(sessionId);
+    this.removeWorkerSeries(record);
+    this.workers.delete(sessionId);
+  }
+
+  workerDifficultyChanged(sessionId: string, difficulty: number): void {
+    const record = this.workers.get(sessionId);
+    if (!record) return;
+    record.difficulty = difficulty;
+    this.workerDifficulty.set(this.workerLabels(record.info), difficulty);
+  }
+
+  // ---- shares ----
+
+  /** A share was forwarded to the pool; `difficulty` is the one its job was issued under. */
+  shareForwarded(sessionId: string, difficulty: number): void {
+    const record = this.workers.get(sessionId);
+    if (!record) return;
+    const one = difficulty / record.info.divider;
+    record.counts.sent++;
+    record.counts.oneSent += one;
+    const labels = this.workerLabels(record.info);
+    this.workerSended.inc(labels);
+    this.workerOneSended.inc(labels, one);
+    this.stats.record(record.info.user, this.statsWorker(record.info), 'sent', one, this.now());
+  }
+
+  /** The answer to a share: the pool's verdict, or a local rejection (then it was never forwarded). */
+  shareAnswered(sessionId: string, difficulty: number, outcome: ShareOutcome, roundTripSeconds?: number): void {
+    const record = this.workers.get(sessionId);
+    if (!record) return;
+    const info = record.info;
+    const now = this.now();
+    const one = difficulty / info.divider;
+    const totals = { proxy: this.proxy, user: info.user, hash: info.hash, pool: info.pool };
+    const rigLabels = { ...totals, rig: this.rigLabel(info) };
+    const result = outcome.accepted ? 'accepted' : 'rejected';
+    this.shares.inc({ ...totals, result });
+    this.difficultyOneShares.inc({ ...totals, result }, one);
+    this.rigShares.inc({ ...rigLabels, result });
+    this.rigDifficultyOneShares.inc({ ...rigLabels, result }, one);
+    if (roundTripSeconds !== undefined) this.shareRoundTrip.observe({ proxy: this.proxy, pool: info.pool }, roundTripSeconds);
+    if (outcome.accepted) {
+      record.counts.accepted++;
+      record.counts.oneAccepted += one;
+      const labels = this.workerLabels(info);
+      this.workerAccepted.inc(labels);
+      this.workerOneAccepted.inc(labels, one);
+      record.window.add(one, now);
+      this.group(this.users, info, false).window.add(one, now);
+      this.group(this.rigs, info, true).window.add(one, now);
+      this.stats.record(info.user, this.statsWorker(info), 'accepted', one, now);
+    } else {
+      record.counts.rejected++;
+      record.counts.oneRejected += one;
+      this.sharesRejected.inc({ ...totals, reason: outcome.reason });
+      this.stats.record(info.user, this.statsWorker(info), 'rejected', one, now);
+    }
+  }
+
+  // ---- pools and protocol ----
+
+  poolConnected(pool: string, hash: string, divider: number): void {
+    const entry = this.poolConnections.get(pool) ?? { hash, divider, count: 0 };
+    entry.count++;
+    this.poolConnections.set(pool, entry);
+    this.poolUp.set({ proxy: this.proxy, hash, pool }, 1);
+    this.poolDivider.set({ proxy: this.proxy, hash, pool }, divider);
+    this.poolConnectionsGauge.set({ proxy: this.proxy, pool }, entry.count);
+  }
+
+  poolDisconnected(pool: string): void {
+    const entry = this.poolConnections.get(pool);
+    if (!entry || entry.count === 0) return;
+    entry.count--;
+    this.poolConnectionsGauge.set({ proxy: this.proxy, pool }, entry.count);
+    if (entry.count === 0) {
+      this.poolUp.remove({ proxy: this.proxy, hash: entry.hash, pool });
+      this.poolDivider.remove({ proxy: this.proxy, hash: entry.hash, pool });
+    }
+  }
+
+  upstreamConnectAttempt(pool: string, outcome: 'success' | 'failure' | 'refused'): void {
+    this.upstreamConnects.inc({ proxy: this.proxy, pool, outcome });
+  }
+
+  protocolError(side: 'miner' | 'pool', kind: string): void {
+    this.protocolErrors.inc({ proxy: this.proxy, side, kind });
+  }
+
+  // ---- speeds, snapshots, sweeping ----
+
+  /** Recomputes every speed gauge (every minute; tests call it directly). */
+  refreshSpeeds(now = this.now()): void {
+    for (const record of this.workers.values()) {
+      this.workerSpeed.set(this.workerLabels(record.info), record.window.hashrate(SPEED_WINDOW_MS, now, record.connectedSince));
+    }
+    for (const user of this.users.values()) this.userSpeed.set(user.labels, user.window.hashrate(SPEED_WINDOW_MS, now, user.since));
+    for (const rig of this.rigs.values()) this.rigSpeed.set(rig.labels, rig.window.hashrate(SPEED_WINDOW_MS, now, rig.since));
+  }
+
+  /** Drops the series of rigs unused for longer than --metrics.rigTtl. */
+  sweepRigs(now = this.now()): void {
+    for (const [key, rig] of this.rigs) {
+      if (rig.liveWorkers > 0 || now - rig.lastConnectedAt < this.config.metrics.rigTtlMs) continue;
+      this.rigs.delete(key);
+      this.rigSpeed.remove(rig.labels);
+      for (const result of ['accepted', 'rejected']) {
+        this.rigShares.remove({ ...rig.labels, result });
+        this.rigDifficultyOneShares.remove({ ...rig.labels, result });
+      }
+    }
+  }
+
+  /** Connected workers, from a snapshot at most a second old: API calls never walk live state. */
+  workersSnapshot(): WorkerSnapshot[] {
+    const now = this.now();
+    if (now - this.snapshot.at < 1000) return this.snapshot.workers;
+    const workers: WorkerSnapshot[] = [];
+    for (const record of this.workers.values()) {
+      if (!record.connected) continue;
+      const { info, counts } = record;
+      const hashrate = {} as Record<keyof typeof HASHRATE_WINDOWS, number>;
+      for (const [name, windowMs] of Object.entries(HASHRATE_WINDOWS) as [keyof typeof HASHRATE_WINDOWS, number][]) {
+        hashrate[name] = record.window.hashrate(windowMs, now, record.connectedSince);
+      }
+      workers.push({
+        session: info.sessionId,
+        worker: info.address,
+        user: info.user,
+        rig: info.rig,
+        pool: info.pool,
+        algorithm: info.hash,
+        difficulty: record.difficulty,
+        shares: { sent: counts.sent, accepted: counts.accepted, rejected: counts.rejected },
+        hashrate,
+        connectedSince: new Date(record.connectedSince).toISOString(),
+      });
+    }
+    this.snapshot = { at: now, workers };
+    return workers;
+  }
+
+  /** A user's hashrate over the speed window (0 when it has no workers now or recently). */
+  userHashrate(user: string, now = this.now()): number {
+    let total = 0;
+    for (const group of this.users.values())
+      if (group.labels.user === user) total += group.window.hashrate(SPEED_WINDOW_MS, now, group.since);
+    return total;
+  }
+
+  private group(map: Map<string, GroupRecord>, info: WorkerInfo, perRig: boolean): GroupRecord {
+    const labels: Record<string, string> = perRig
+      ? { proxy: this.proxy, user: info.user, rig: this.rigLabel(info), hash: info.hash, pool: info.pool }
+      : { proxy: this.proxy, user: info.user, hash: info.hash, pool: info.pool };
+    const key = Object.values(labels).join('\u0000');
+    let group = map.get(key);
+    if (!group) {
+      const now = this.now();
+      group = { labels, window: new RateWindow(), since: now, liveWorkers: 0, lastConnectedAt: now };
+      map.set(key, group);
+    }
+    return group;
+  }
+
+  private rigLabel(info: WorkerInfo): string {
+    return info.rig ?? info.ip;
+  }
+
+  /** The statistics' worker key: the rig label, else the address. */
+  private statsWorker(info: WorkerInfo): string {
+    return info.rig ?? info.address;
+  }
+
+  private workerLabels(info: WorkerInfo) {
+    return { proxy: this.proxy, worker: info.address, user: info.user, hash: info.hash, pool: info.pool };
+  }
+
+  private upLabels(info: WorkerInfo) {
+    return { proxy: this.proxy, worker: info.address, user: info.user };
+  }
+
+  /** A resumed worker's new series continue from the session's totals. */
+  private publishWorkerCounters(record: WorkerRecord): void {
+    const labels = this.workerLabels(record.info);
+    this.workerSended.inc(labels, record.counts.sent);
+    this.workerOneSended.inc(labels, record.counts.oneSent);
+    this.workerAccepted.inc(labels, record.counts.accepted);
+    this.workerOneAccepted.inc(labels, record.counts.oneAccepted);
+  }
+
+  private removeWorkerSeries(record: WorkerRecord): void {
+    const labels = this.workerLabels(record.info);
+    this.workerUp.remove(this.upLabels(record.info));
+    for (const metric of [
+      this.workerSended,
+      this.workerOneSended,
+      this.workerAccepted,
+      this.workerOneAccepted,
+      this.workerSpeed,
+      this.workerDifficulty,
+    ]) {
+      metric.remove(labels);
+    }
+  }
+
+  private updateWorkersConnected(): void {
+    let connected = 0;
+    for (const record of this.workers.values()) if (record.connected) connected++;
+    this.workersConnected.set({ proxy: this.proxy }, connected);
+  }
+
+  private resetMetrics(): void {
+    for (const metric of [
+      this.workerUp,
+      this.poolUp,
+      this.poolDivider,
+      this.workerSended,
+      this.workerOneSended,
+      this.workerAccepted,
+      this.workerOneAccepted,
+      this.workerSpeed,
+      this.workerDifficulty,
+      this.shares,
+      this.difficultyOneShares,
+      this.sharesRejected,
+      this.userSpeed,
+      this.workersConnected,
+      this.poolConnectionsGauge,
+      this.shareRoundTrip,
+      this.upstreamConnects,
+      this.protocolErrors,
+      this.rigShares,
+      this.rigDifficultyOneShares,
+      this.rigSpeed,
+    ]) {
+      metric.reset();
+    }
+  }
+}

@@ -1,0 +1,181 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+
+export const MINUTE_MS = 60_000;
+
+/** One (user, worker, minute) row of statistics. */
+export interface StatRow {
+  userName: string;
+  worker: string;
+  minute: number;
+  sent: number;
+  accepted: number;
+  rejected: number;
+  oneSent: number;
+  oneAccepted: number;
+  oneRejected: number;
+}
+
+const ROWS_PER_STATEMENT = 100;
+const PRUNE_EVERY_MS = 60 * MINUTE_MS;
+
+/**
+ * Per-minute statistics, kept in memory on the share path and written in batches (every
+ * --stats.flushInterval and at shutdown), never awaited by a share. Rows are added into, not replaced, so
+ * several proxy instances can write to one PostgreSQL. A crash loses at most one flush interval.
+ */
+@Injectable()
+export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly logger = new Logger(StatsRecorder.name);
+  private pending = new Map<string, StatRow>();
+  private lastSeen = new Map<string, number>();
+  private chain: Promise<void> = Promise.resolve();
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  onModuleInit(): void {
+    this.timers.push(setInterval(() => void this.flush(), this.config.stats.flushIntervalMs).unref());
+    this.timers.push(setInterval(() => void this.prune(), PRUNE_EVERY_MS).unref());
+    void this.prune();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    await this.flush();
+  }
+
+  record(userName: string, worker: string, kind: 'sent' | 'accepted' | 'rejected', difficultyOne: number, now: number): void {
+    const minute = now - (now % MINUTE_MS);
+    const key = `${userName}\u0000${worker}\u0000${minute}`;
+    let row = this.pending.get(key);
+    if (!row) {
+      row = { userName, worker, minute, sent: 0, accepted: 0, rejected: 0, oneSent: 0, oneAccepted: 0, oneRejected: 0 };
+      this.pending.set(key, row);
+    }
+    if (kind === 'sent') {
+      row.sent++;
+      row.oneSent += difficultyOne;
+    } else if (kind === 'accepted') {
+      row.accepted++;
+      row.oneAccepted += difficultyOne;
+    } else {
+      row.rejected++;
+      row.oneRejected += difficultyOne;
+    }
+    this.lastSeen.set(userName, now);
+  }
+
+  /** Writes what accumulated; one flush at a time (SQLite has one connection). Failed rows are kept. */
+  flush(): Promise<void> {
+    this.chain = this.chain.then(() => this.writePending());
+    return this.chain;
+  }
+
+  /** Rows of a user's statistics in [from, to), from the database plus what is not flushed yet. */
+  async rows(userName: string, from: number, to: number): Promise<StatRow[]> {
+    const stored = await this.dataSource
+      .createQueryBuilder()
+      .select([
+        's.user_name AS "userName"',
+        's.worker AS "worker"',
+        's.minute AS "minute"',
+        's.sent AS "sent"',
+        's.accepted AS "accepted"',
+        's.rejected AS "rejected"',
+        's.one_sent AS "oneSent"',
+        's.one_accepted AS "oneAccepted"',
+        's.one_rejected AS "oneRejected"',
+      ])
+      .from('worker_stats', 's')
+      .where('s.user_name = :userName AND s.minute >= :from AND s.minute < :to', { userName, from, to })
+      .getRawMany<Record<keyof StatRow, string | number>>();
+    const rows: StatRow[] = stored.map((row) => ({
+      userName: String(row.userName),
+      worker: String(row.worker),
+      minute: Number(row.minute),
+      sent: Number(row.sent),
+      accepted: Number(row.accepted),
+      rejected: Number(row.rejected),
+      oneSent: Number(row.oneSent),
+      oneAccepted: Number(row.oneAccepted),
+      oneRejected: Number(row.oneRejected),
+    }));
+    for (const row of this.pending.values()) if (row.userName === userName && row.minute >= from && row.minute < to) rows.push({ ...row });
+    return rows;
+  }
+
+  /** Deletes statistics older than --stats.retention. */
+  async prune(now = Date.now()): Promise<void> {
+    const cutoff = now - this.config.stats.retentionMs;
+    try {
+      await this.dataSource.createQueryBuilder().delete().from('worker_stats').where('minute < :cutoff', { cutoff }).execute();
+    } catch (error) {
+      this.logger.warn(`pruning statistics failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async writePending(): Promise<void> {
+    if (this.pending.size === 0 && this.lastSeen.size === 0) return;
+    const rows = [...this.pending.values()];
+    const seen = [...this.lastSeen];
+    this.pending = new Map();
+    this.lastSeen = new Map();
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+          await manager.query(...this.upsert(rows.slice(i, i + ROWS_PER_STATEMENT)));
+        }
+        for (const [name, at] of seen) {
+          await manager.query(
+            ...this.dataSource.driver.escapeQueryWithParameters(
+              'UPDATE "users" SET "last_seen_at" = :at WHERE "name" = :name AND ("last_seen_at" IS NULL OR "last_seen_at" < :at)',
+              { at, name },
+            ),
+          );
+        }
+      });
+    } catch (error) {
+      // Nothing is lost: the rows go back and are retried at the next flush.
+      for (const row of rows) this.merge(row);
+      for (const [name, at] of seen) if ((this.lastSeen.get(name) ?? 0) < at) this.lastSeen.set(name, at);
+      this.logger.warn(`writing ${rows.length} statistics rows failed, will retry: ${(error as Error).message}`);
+    }
+  }
+
+  private merge(row: StatRow): void {
+    const key = `${row.userName}\u0000${row.worker}\u0000${row.minute}`;
+    const existing = this.pending.get(key);
+    if (!existing) {
+      this.pending.set(key, row);
+      return;
+    }
+    existing.sent += row.sent;
+    existing.accepted += row.accepted;
+    existing.rejected += row.rejected;
+    existing.oneSent += row.oneSent;
+    existing.oneAccepted += row.oneAccepted;
+    existing.oneRejected += row.oneRejected;
+  }
+
+  /** One INSERT ... ON CONFLICT DO UPDATE adding into existing rows; the same SQL on SQLite and PostgreSQL. */
+  private upsert(rows: StatRow[]): [string, unknown[]] {
+    const parameters: Record<string, unknown> = {};
+    const values = rows.map((row, i) => {
+      const names = ['userName', 'worker', 'minute', 'sent', 'accepted', 'rejected', 'oneSent', 'oneAccepted', 'oneRejected'] as const;
+      for (const name of names) parameters[`${name}${i}`] = row[name];
+      return `(${names.map((name) => `:${name}${i}`).join(', ')})`;
+    });
+    const add = (column: string) => `"${column}" = "worker_stats"."${column}" + excluded."${column}"`;
+    const sql =
+      'INSERT INTO "worker_stats" ("user_name", "worker", "minute", "sent", "accepted", "rejected", "one_sent", "one_accepted", "one_rejected") ' +
+      `VALUES ${values.join(', ')} ON CONFLICT ("user_name", "worker", "minute") DO UPDATE SET ` +
+      ['sent', 'accepted', 'rejected', 'one_sent', 'one_accepted', 'one_rejected'].map(add).join(', ');
+    return this.dataSource.driver.escapeQueryWithParameters(sql, parameters) as [string, unknown[]];
+  }
+}
