@@ -27,6 +27,7 @@ export class UserExpiry implements OnModuleInit, OnModuleDestroy {
   }
 
   async run(now = Date.now()): Promise<number> {
+    if (this.config.usersExpireAfterMs <= 0) return 0;
     try {
       return await this.users.expireInactive(new Date(now - this.config.usersExpireAfterMs));
     } catch (error) {

@@ -4,12 +4,13 @@ import type { RunningProxy } from '../../src/bootstrap.js';
 import { startTestProxy } from './proxy.js';
 import { SimMiner, SimMinerOptions } from './sim-miner.js';
 import { SimPool, SimPoolOptions } from './sim-pool.js';
-import { STORES, TestStore } from './stores.js';
+import { StoreFactory, STORES, TestStore } from './stores.js';
 
 export const TOKEN = 'farm-token';
 
 export class Farm {
   proxy!: RunningProxy;
+  private flags: string[] = [];
   store!: TestStore;
   readonly pools: SimPool[] = [];
   readonly miners: SimMiner[] = [];
@@ -22,9 +23,22 @@ export class Farm {
     return request(`http://${this.proxy.webAddress}`);
   }
 
-  async start(flags: string[] = []): Promise<void> {
-    this.store = await STORES[0].create();
+  async start(flags: string[] = [], factory: StoreFactory = STORES[0]): Promise<void> {
+    this.store = await factory.create();
+    this.flags = flags;
     this.proxy = await startTestProxy([...this.store.flags, `--api.token=${TOKEN}`, ...flags]);
+  }
+
+  /** Stops the proxy and starts it again on the same database. */
+  async restart(): Promise<void> {
+    for (const miner of this.miners) await miner.close();
+    await this.proxy.close();
+    this.proxy = await startTestProxy([...this.store.flags, `--api.token=${TOKEN}`, ...this.flags]);
+  }
+
+  /** A provider of the running app (to drive timers directly instead of waiting). */
+  get<T>(type: abstract new (...args: never[]) => T): T {
+    return this.proxy.app.get(type as never) as T;
   }
 
   /** A simulated pool, registered in the proxy's database with the given algorithm. */

@@ -181,6 +181,24 @@ export class SimMiner {
     throw new Error('nonce space exhausted');
   }
 
+  /** A share whose hash misses the job's target (the pool must reject it as low difficulty). */
+  findLowShare(): { jobId: string; extranonce2: string; ntime: string; nonce: string } {
+    const job = this.job;
+    if (!job) throw new Error('no job');
+    const extranonce2 = (this.extranonce2Counter++)
+      .toString(16)
+      .padStart(this.extranonce2Size * 2, '0')
+      .slice(-this.extranonce2Size * 2);
+    const header = buildHeader(job, { extranonce1: this.extranonce1, extranonce2, ntime: job.ntime, nonce: '00000000' });
+    const target = targetBytes(difficultyToTarget(job.difficulty));
+    for (let nonce = 0; ; nonce++) {
+      header.writeUInt32LE(nonce, 76);
+      const hash = createHash('sha256').update(createHash('sha256').update(header).digest()).digest();
+      if (!hashMeetsTarget(hash, target))
+        return { jobId: job.id, extranonce2, ntime: job.ntime, nonce: nonce.toString(16).padStart(8, '0') };
+    }
+  }
+
   /** Hashes and submits one share for the current job; returns the proxy's answer. */
   async mineOne(options: { versionBits?: string } = {}): Promise<Response> {
     const share = this.findShare(options);

@@ -47,9 +47,13 @@ const postgres: StoreFactory = {
 /** Every store the conformance suites run against: SQLite always, PostgreSQL when reachable (required in CI). */
 export const STORES: StoreFactory[] = [sqlite, postgres];
 
-/** describe() for each store; a skipped store prints why. */
-export function describeEachStore(title: string, body: (factory: StoreFactory) => void): void {
-  for (const factory of STORES) {
+/** describe() for each store (or the given kinds); a skipped store prints why. */
+export function describeEachStore(
+  title: string,
+  body: (factory: StoreFactory) => void,
+  kinds: StoreFactory['kind'][] = ['sqlite', 'postgres'],
+): void {
+  for (const factory of STORES.filter((store) => kinds.includes(store.kind))) {
     if (factory.skipReason) {
       describe.skip(`${title} [${factory.kind}] (skipped: ${factory.skipReason})`, () => body(factory));
       process.stdout.write(`skipping "${title}" on ${factory.kind}: ${factory.skipReason}\n`);

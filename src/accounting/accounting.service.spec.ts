@@ -1,0 +1,121 @@
+import { Test } from '@nestjs/testing';
+import { register } from 'prom-client';
+import { parseCommandLine, APP_CONFIG } from '../config/app-config.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
+import { AccountingService, WorkerInfo } from './accounting.service.js';
+import { StatsRecorder } from './stats-recorder.js';
+
+const config = (() => {
+  const request = parseCommandLine(['--metrics.tag=t'], {});
+  if (request.kind !== 'run') throw new Error('unreachable');
+  return request.config;
+})();
+
+const value = async (name: string, labels: Record<string, string>) => {
+  const metric = register.getSingleMetric(name);
+  const found = (await metric!.get()).values.find((sample) => Object.entries(labels).every(([key, v]) => sample.labels[key] === v));
+  return found?.value;
+};
+
+describe('AccountingService', () => {
+  let accounting: AccountingService;
+  const recorded: unknown[][] = [];
+  let now = Date.UTC(2026, 10, 24, 12, 0, 0);
+  const sha: WorkerInfo = {
+    sessionId: 's1',
+    address: '10.0.0.1:5000',
+    ip: '10.0.0.1',
+    user: 'u1',
+    rig: 'r1',
+    hash: 'sha256',
+    pool: 'p:1',
+    divider: 1,
+  };
+  const scrypt: WorkerInfo = {
+    sessionId: 's2',
+    address: '10.0.0.2:5000',
+    ip: '10.0.0.2',
+    user: 'u2',
+    rig: null,
+    hash: 'scrypt',
+    pool: 'p:2',
+    divider: 65536,
+  };
+
+  beforeEach(async () => {
+    const module = await Test.createTestingModule({
+      imports: [MetricsModule],
+      providers: [
+        AccountingService,
+        { provide: APP_CONFIG, useValue: config },
+        { provide: StatsRecorder, useValue: { record: (...args: unknown[]) => recorded.push(args) } },
+      ],
+    }).compile();
+    accounting = module.get(AccountingService);
+    accounting.now = () => now;
+    accounting.onModuleInit();
+    recorded.length = 0;
+  });
+
+  afterEach(() => accounting.onModuleDestroy());
+
+  it('counts sent and accepted shares and difficulty-1 shares with the divider', async () => {
+    accounting.workerConnected(sha);
+    accounting.workerConnected(scrypt);
+    for (const info of [sha, scrypt]) {
+      accounting.shareForwarded(info.sessionId, 65536);
+      accounting.shareAnswered(info.sessionId, 65536, { accepted: true });
+      accounting.shareForwarded(info.sessionId, 65536);
+      accounting.shareAnswered(info.sessionId, 65536, { accepted: false, reason: 'duplicate' });
+    }
+    const shaWorker = { worker: sha.address, user: 'u1', hash: 'sha256', pool: 'p:1' };
+    const scryptWorker = { worker: scrypt.address, user: 'u2', hash: 'scrypt', pool: 'p:2' };
+    expect(await value('proxy_worker_sended', shaWorker)).toBe(2);
+    expect(await value('proxy_worker_one_sended', shaWorker)).toBe(131072);
+    expect(await value('proxy_worker_one_accepted', shaWorker)).toBe(65536);
+    expect(await value('proxy_worker_one_sended', scryptWorker)).toBe(2);
+    expect(await value('proxy_worker_one_accepted', scryptWorker)).toBe(1);
+    expect(await value('proxy_shares_rejected_total', { user: 'u2', reason: 'duplicate' })).toBe(1);
+    expect(await value('proxy_rig_shares_total', { user: 'u2', rig: '10.0.0.2', result: 'accepted' })).toBe(1);
+    expect(recorded).toContainEqual(['u1', 'r1', 'accepted', 65536, now]);
+    expect(recorded).toContainEqual(['u2', '10.0.0.2:5000', 'accepted', 1, now]);
+  });
+
+  it('reports speed over the connected time, with a fake clock', async () => {
+    accounting.workerConnected(sha);
+    now += 10_000;
+    accounting.shareAnswered(sha.sessionId, 1, { accepted: true });
+    now += 50_000;
+    accounting.refreshSpeeds();
+    expect(await value('proxy_worker_speed', { worker: sha.address })).toBeCloseTo(2 ** 32 / 60, 6);
+    now += 9 * 60_000;
+    accounting.refreshSpeeds();
+    expect(await value('proxy_worker_speed', { worker: sha.address })).toBe(0);
+  });
+
+  it("moves a resumed worker's series to its new address with the session's totals", async () => {
+    accounting.workerConnected(sha);
+    accounting.shareForwarded(sha.sessionId, 1);
+    accounting.shareAnswered(sha.sessionId, 1, { accepted: true });
+    accounting.workerDisconnected(sha.sessionId);
+    expect(await value('proxy_worker_up', { worker: sha.address })).toBe(0);
+    accounting.workerConnected({ ...sha, address: '10.0.0.1:6000' });
+    expect(await value('proxy_worker_up', { worker: sha.address })).toBeUndefined();
+    expect(await value('proxy_worker_accepted', { worker: '10.0.0.1:6000' })).toBe(1);
+    accounting.workerEnded(sha.sessionId);
+    expect(await value('proxy_worker_accepted', { worker: '10.0.0.1:6000' })).toBeUndefined();
+    expect(await value('proxy_shares_total', { user: 'u1', result: 'accepted' })).toBe(1);
+  });
+
+  it('drops rig series after the rig TTL without a connection', async () => {
+    accounting.workerConnected(sha);
+    accounting.shareAnswered(sha.sessionId, 1, { accepted: true });
+    accounting.workerEnded(sha.sessionId);
+    now += config.metrics.rigTtlMs - 1000;
+    accounting.sweepRigs();
+    expect(await value('proxy_rig_shares_total', { rig: 'r1', result: 'accepted' })).toBe(1);
+    now += 2000;
+    accounting.sweepRigs();
+    expect(await value('proxy_rig_shares_total', { rig: 'r1', result: 'accepted' })).toBeUndefined();
+  });
+});
