@@ -26,6 +26,14 @@ export interface Response {
   error: unknown;
 }
 
+export interface FoundShare {
+  jobId: string;
+  extranonce2: string;
+  ntime: string;
+  nonce: string;
+  versionBits?: string;
+}
+
 export interface SimMinerOptions {
   login: string;
   agent?: string;
@@ -142,61 +150,42 @@ export class SimMiner {
   }
 
   /** Finds a share for the current job by hashing, without submitting it. */
-  findShare(options: { versionBits?: string } = {}): {
-    jobId: string;
-    extranonce2: string;
-    ntime: string;
-    nonce: string;
-    versionBits?: string;
-  } {
+  findShare(options: { versionBits?: string } = {}): FoundShare {
+    return this.search(true, options.versionBits);
+  }
+
+  /** A share whose hash misses the job's target (the pool must reject it as low difficulty). */
+  findLowShare(): FoundShare {
+    return this.search(false);
+  }
+
+  /** Tries nonces on a fresh extranonce2 until the hash meets (or misses) the job's target. */
+  private search(meets: boolean, versionBits?: string): FoundShare {
     const job = this.job;
     if (!job) throw new Error('no job');
     const extranonce2 = (this.extranonce2Counter++)
       .toString(16)
       .padStart(this.extranonce2Size * 2, '0')
       .slice(-this.extranonce2Size * 2);
-    const versionMask = options.versionBits !== undefined ? (this.versionMask ?? 0) : undefined;
+    const versionMask = versionBits !== undefined ? (this.versionMask ?? 0) : undefined;
     const header = buildHeader(job, {
       extranonce1: this.extranonce1,
       extranonce2,
       ntime: job.ntime,
       nonce: '00000000',
-      versionBits: options.versionBits,
+      versionBits,
       versionMask,
     });
     const target = targetBytes(difficultyToTarget(job.difficulty));
     for (let nonce = 0; nonce < 0xffffffff; nonce++) {
       header.writeUInt32LE(nonce, 76);
       const hash = createHash('sha256').update(createHash('sha256').update(header).digest()).digest();
-      if (hashMeetsTarget(hash, target)) {
-        return {
-          jobId: job.id,
-          extranonce2,
-          ntime: job.ntime,
-          nonce: nonce.toString(16).padStart(8, '0'),
-          ...(options.versionBits ? { versionBits: options.versionBits } : {}),
-        };
+      if (hashMeetsTarget(hash, target) === meets) {
+        const found: FoundShare = { jobId: job.id, extranonce2, ntime: job.ntime, nonce: nonce.toString(16).padStart(8, '0') };
+        return versionBits ? { ...found, versionBits } : found;
       }
     }
     throw new Error('nonce space exhausted');
-  }
-
-  /** A share whose hash misses the job's target (the pool must reject it as low difficulty). */
-  findLowShare(): { jobId: string; extranonce2: string; ntime: string; nonce: string } {
-    const job = this.job;
-    if (!job) throw new Error('no job');
-    const extranonce2 = (this.extranonce2Counter++)
-      .toString(16)
-      .padStart(this.extranonce2Size * 2, '0')
-      .slice(-this.extranonce2Size * 2);
-    const header = buildHeader(job, { extranonce1: this.extranonce1, extranonce2, ntime: job.ntime, nonce: '00000000' });
-    const target = targetBytes(difficultyToTarget(job.difficulty));
-    for (let nonce = 0; ; nonce++) {
-      header.writeUInt32LE(nonce, 76);
-      const hash = createHash('sha256').update(createHash('sha256').update(header).digest()).digest();
-      if (!hashMeetsTarget(hash, target))
-        return { jobId: job.id, extranonce2, ntime: job.ntime, nonce: nonce.toString(16).padStart(8, '0') };
-    }
   }
 
   /** Hashes and submits one share for the current job; returns the proxy's answer. */
