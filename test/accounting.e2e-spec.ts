@@ -190,12 +190,18 @@ describeEachStore('accounting and metrics', (factory) => {
     expect(sample(text, 'proxy_workers_connected', { proxy: TAG })).toBe(2);
   });
 
-  it('keeps the statistics across a restart on the same database', async () => {
+  it('flushes at shutdown and keeps the statistics across a restart; prunes past the retention', async () => {
+    // Mined after the last flush, with the flush interval at an hour: only the shutdown flush saves it.
+    await rig.mine(1);
     await farm.restart();
-    const body = (await farm.http.get(`/api/v1/users/${alice}/stats?step=1h&from=${Math.floor(Date.now() / 1000) - 3600}`).expect(200))
-      .body;
-    const accepted = body.points.reduce((sum: number, point: { shares: { accepted: number } }) => sum + point.shares.accepted, 0);
-    expect(accepted).toBe(sha.accepted.length);
+    const accepted = async (from: number) => {
+      const body = (await farm.http.get(`/api/v1/users/${alice}/stats?step=1h&from=${Math.floor(from / 1000)}`).expect(200)).body;
+      return body.points.reduce((sum: number, point: { shares: { accepted: number } }) => sum + point.shares.accepted, 0);
+    };
+    expect(await accepted(Date.now() - 3_600_000)).toBe(sha.accepted.filter((share) => share.user === 'alice').length);
+    // 31 days later, everything is past the 30-day retention.
+    await farm.get(StatsRecorder).prune(Date.now() + 31 * 86_400_000);
+    expect(await accepted(Date.now() - 3_600_000)).toBe(0);
   });
 
   it('expires users inactive for longer than --users.expireAfter', async () => {

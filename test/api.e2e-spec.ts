@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import type { RunningProxy } from '../src/bootstrap.js';
 import { startTestProxy } from './support/proxy.js';
 import { describeEachStore, TestStore } from './support/stores.js';
@@ -248,6 +249,11 @@ describeEachStore('persistence', (factory) => {
       }
       // The seed was not inserted twice.
       expect((await http.get('/api/v1/pools').expect(200)).body).toHaveLength(65);
+      if (store.kind === 'sqlite') {
+        const dataSource = proxy.app.get(DataSource);
+        expect(await dataSource.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+        expect(await dataSource.query('PRAGMA busy_timeout')).toEqual([{ timeout: 5000 }]);
+      }
     } finally {
       await proxy.close();
     }
