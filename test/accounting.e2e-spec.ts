@@ -29,7 +29,11 @@ describeEachStore('accounting and metrics', (factory) => {
   const minerAddress = (miner: SimMiner) => `127.0.0.1:${miner.socket!.localPort}`;
 
   beforeAll(async () => {
-    await farm.start([`--metrics.tag=${TAG}`, '--stratum.sessionLinger=300ms', '--stats.flushInterval=1h'], factory);
+    // Local validation off: the simulated pool must see (and reject) the bad shares itself.
+    await farm.start(
+      [`--metrics.tag=${TAG}`, '--stratum.sessionLinger=300ms', '--stats.flushInterval=1h', '--shares.validate=false'],
+      factory,
+    );
     sha = await farm.addPool({ extranonce2Size: 8 });
     scrypt = await farm.addPool({ extranonce2Size: 8 }, 'scrypt');
     alice = await farm.register(sha, 'alice');

@@ -3,6 +3,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { METRIC } from '../metrics/proxy-metrics.js';
+import { UNKNOWN_ALGORITHM } from '../pools/algorithms/share-hashers.js';
 import { RateWindow } from './rate-window.js';
 import { StatsRecorder } from './stats-recorder.js';
 
@@ -24,7 +25,18 @@ export interface WorkerInfo {
 
 /** Why a share was rejected: the pool's verdict, or the proxy check that refused it. */
 export type RejectReason =
-  'job_not_found' | 'duplicate' | 'low_difficulty' | 'other' | 'timeout' | 'malformed' | 'unknown_job' | 'version_mask' | 'pool_down';
+  | 'job_not_found'
+  | 'duplicate'
+  | 'low_difficulty'
+  | 'other'
+  | 'timeout'
+  | 'malformed'
+  | 'unknown_job'
+  | 'version_mask'
+  | 'pool_down'
+  | 'stale'
+  | 'local_duplicate'
+  | 'local_low_difficulty';
 
 export type ShareOutcome = { readonly accepted: true } | { readonly accepted: false; readonly reason: RejectReason };
 
@@ -116,6 +128,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     @InjectMetric(METRIC.rigShares) private readonly rigShares: Counter,
     @InjectMetric(METRIC.rigDifficultyOneShares) private readonly rigDifficultyOneShares: Counter,
     @InjectMetric(METRIC.rigSpeed) private readonly rigSpeed: Gauge,
+    @InjectMetric(METRIC.blocksFound) private readonly blocksFound: Counter,
   ) {
     this.proxy = config.metricsTag;
   }
@@ -146,7 +159,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     }
     if (record) {
       this.workerDisconnected(info.sessionId);
-      const moved = record.info.address !== info.address;
+      const moved = record.info.address !== info.address || record.info.hash !== info.hash || record.info.pool !== info.pool;
       if (moved) this.removeWorkerSeries(record);
       record.info = info;
       if (moved) this.publishWorkerCounters(record);
@@ -248,8 +261,25 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     entry.count++;
     this.poolConnections.set(pool, entry);
     this.poolUp.set({ proxy: this.proxy, hash, pool }, 1);
-    this.poolDivider.set({ proxy: this.proxy, hash, pool }, divider);
+    if (hash !== UNKNOWN_ALGORITHM) this.poolDivider.set({ proxy: this.proxy, hash, pool }, divider);
     this.poolConnectionsGauge.set({ proxy: this.proxy, pool }, entry.count);
+  }
+
+  /** A pool's algorithm became known (or was corrected): its series move to the new `hash` label. */
+  poolAlgorithmChanged(pool: string, hash: string, divider: number): void {
+    const entry = this.poolConnections.get(pool);
+    if (!entry || entry.count === 0 || (entry.hash === hash && entry.divider === divider)) return;
+    this.poolUp.remove({ proxy: this.proxy, hash: entry.hash, pool });
+    this.poolDivider.remove({ proxy: this.proxy, hash: entry.hash, pool });
+    entry.hash = hash;
+    entry.divider = divider;
+    this.poolUp.set({ proxy: this.proxy, hash, pool }, 1);
+    if (hash !== UNKNOWN_ALGORITHM) this.poolDivider.set({ proxy: this.proxy, hash, pool }, divider);
+  }
+
+  /** A share met the block target of its job. */
+  blockFound(info: WorkerInfo): void {
+    this.blocksFound.inc({ proxy: this.proxy, user: info.user, hash: info.hash, pool: info.pool });
   }
 
   poolDisconnected(pool: string): void {
@@ -275,11 +305,17 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
 
   /** Recomputes every speed gauge (every minute; tests call it directly). */
   refreshSpeeds(now = this.now()): void {
+    // Without a known algorithm there is no divider, so no hashrate to report.
     for (const record of this.workers.values()) {
+      if (record.info.hash === UNKNOWN_ALGORITHM) continue;
       this.workerSpeed.set(this.workerLabels(record.info), record.window.hashrate(SPEED_WINDOW_MS, now, record.connectedSince));
     }
-    for (const user of this.users.values()) this.userSpeed.set(user.labels, user.window.hashrate(SPEED_WINDOW_MS, now, user.since));
-    for (const rig of this.rigs.values()) this.rigSpeed.set(rig.labels, rig.window.hashrate(SPEED_WINDOW_MS, now, rig.since));
+    for (const user of this.users.values()) {
+      if (user.labels.hash !== UNKNOWN_ALGORITHM) this.userSpeed.set(user.labels, user.window.hashrate(SPEED_WINDOW_MS, now, user.since));
+    }
+    for (const rig of this.rigs.values()) {
+      if (rig.labels.hash !== UNKNOWN_ALGORITHM) this.rigSpeed.set(rig.labels, rig.window.hashrate(SPEED_WINDOW_MS, now, rig.since));
+    }
   }
 
   /** Drops the series of rigs unused for longer than --metrics.rigTtl. */
@@ -416,6 +452,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       this.rigShares,
       this.rigDifficultyOneShares,
       this.rigSpeed,
+      this.blocksFound,
     ]) {
       metric.reset();
     }

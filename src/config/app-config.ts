@@ -20,6 +20,8 @@ export interface AppConfig {
     readonly maxConnections: number;
   };
   readonly metrics: { readonly rigTtlMs: number };
+  readonly shares: { readonly validate: boolean };
+  readonly pools: { readonly allowUnknown: boolean };
   readonly stats: { readonly retentionMs: number; readonly flushIntervalMs: number };
   /** 0: users never expire. */
   readonly usersExpireAfterMs: number;
@@ -120,6 +122,8 @@ function toAppConfig(v: FlagValues): AppConfig {
       maxConnections: required(v.maxConnections),
     },
     metrics: { rigTtlMs: required(v.metricsRigTtl) },
+    shares: { validate: required(v.sharesValidate) },
+    pools: { allowUnknown: required(v.poolsAllowUnknown) },
     stats: { retentionMs: required(v.statsRetention), flushIntervalMs: Math.max(100, required(v.statsFlushInterval)) },
     usersExpireAfterMs: required(v.usersExpireAfter),
     upstream: {

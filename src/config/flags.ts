@@ -187,6 +187,26 @@ export const FLAGS = {
     parseDuration,
     'a pool unreachable this long disconnects its miners',
   ),
+  sharesValidate: {
+    ...flag(
+      'shares.validate',
+      'SHARES_VALIDATE',
+      'true',
+      parseBoolean,
+      'check every share locally (hash, target, duplicates) before it reaches the pool',
+    ),
+    boolean: true,
+  },
+  poolsAllowUnknown: {
+    ...flag(
+      'pools.allowUnknown',
+      'POOLS_ALLOW_UNKNOWN',
+      'false',
+      parseBoolean,
+      'accept registrations for pools not in the database; their algorithm is detected from shares',
+    ),
+    boolean: true,
+  },
   metricsRigTtl: flag(
     'metrics.rigTtl',
     'METRICS_RIG_TTL',

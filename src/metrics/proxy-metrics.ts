@@ -28,6 +28,7 @@ export const METRIC = {
   rigShares: 'proxy_rig_shares_total',
   rigDifficultyOneShares: 'proxy_rig_difficulty_one_shares_total',
   rigSpeed: 'proxy_rig_speed',
+  blocksFound: 'proxy_blocks_found_total',
 } as const;
 
 export const METRIC_PROVIDERS = [
@@ -108,5 +109,10 @@ export const METRIC_PROVIDERS = [
     name: METRIC.rigSpeed,
     help: 'Rig speed in hashes per second (5-minute window).',
     labelNames: ['proxy', 'user', 'rig', 'hash', 'pool'],
+  }),
+  makeCounterProvider({
+    name: METRIC.blocksFound,
+    help: 'Shares that met the block target of their job.',
+    labelNames: ['proxy', 'user', 'hash', 'pool'],
   }),
 ];

@@ -1,4 +1,5 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { UNKNOWN_ALGORITHM } from './algorithms/share-hashers.js';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { isForeignKeyViolation, isUniqueViolation } from '../database/constraint-errors.js';
@@ -33,6 +34,7 @@ export class AlgorithmsService {
 
   async update(id: number, dto: UpdateAlgorithmDto): Promise<Algorithm> {
     const algorithm = await this.get(id);
+    this.refuseUnknown(algorithm);
     if (dto.name !== undefined) algorithm.name = dto.name.toLowerCase();
     if (dto.divider !== undefined) algorithm.divider = dto.divider;
     return this.save(algorithm);
@@ -40,6 +42,7 @@ export class AlgorithmsService {
 
   async remove(id: number): Promise<void> {
     const algorithm = await this.get(id);
+    this.refuseUnknown(algorithm);
     const inUse = await this.pools.countBy({ algorithm: { id } });
     if (inUse > 0) throw new ConflictException(`algorithm ${algorithm.name} is used by ${inUse} pool(s)`);
     try {
@@ -48,6 +51,12 @@ export class AlgorithmsService {
       if (isForeignKeyViolation(error)) throw new ConflictException(`algorithm ${algorithm.name} is in use`);
       throw error;
     }
+  }
+
+  /** The placeholder of pools whose algorithm is not known yet cannot be changed or removed. */
+  private refuseUnknown(algorithm: Algorithm): void {
+    if (algorithm.name === UNKNOWN_ALGORITHM)
+      throw new BadRequestException('the placeholder algorithm "unknown" cannot be changed or deleted');
   }
 
   private async save(algorithm: Algorithm): Promise<Algorithm> {

@@ -20,6 +20,18 @@ export class Pool {
   @JoinColumn({ name: 'algorithm_id' })
   algorithm: Algorithm;
 
+  /** When the algorithm was detected from shares (null: set by hand or from the seed). */
+  @Column({
+    name: 'detected_at',
+    type: 'bigint',
+    nullable: true,
+    transformer: {
+      to: (value: Date | null | undefined) => (value instanceof Date ? value.getTime() : value),
+      from: (value: string | number | null) => (value === null ? null : new Date(Number(value))),
+    },
+  })
+  detectedAt: Date | null;
+
   get address(): string {
     return `${this.host}:${this.port}`;
   }

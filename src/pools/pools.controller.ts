@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post, UseGuards } from '@nestjs/common';
 import { ManagementTokenGuard } from '../api/management-token.guard.js';
 import { Algorithm } from './algorithm.entity.js';
+import { UNKNOWN_ALGORITHM } from './algorithms/share-hashers.js';
 import { AlgorithmsService } from './algorithms.service.js';
 import { CreateAlgorithmDto, CreatePoolDto, UpdateAlgorithmDto, UpdatePoolDto } from './dto.js';
 import { Pool } from './pool.entity.js';
@@ -12,7 +13,9 @@ export interface PoolView {
   port: number;
   pool: string;
   algorithm: string;
-  divider: number;
+  divider: number | null;
+  /** When the algorithm was detected from shares; null when set by hand or seeded. */
+  detectedAt: string | null;
 }
 
 export const poolView = (pool: Pool): PoolView => ({
@@ -21,7 +24,8 @@ export const poolView = (pool: Pool): PoolView => ({
   port: pool.port,
   pool: pool.address,
   algorithm: pool.algorithm.name,
-  divider: pool.algorithm.divider,
+  divider: pool.algorithm.name === UNKNOWN_ALGORITHM ? null : pool.algorithm.divider,
+  detectedAt: pool.detectedAt ? pool.detectedAt.toISOString() : null,
 });
 
 const algorithmView = (algorithm: Algorithm) => ({ id: algorithm.id, name: algorithm.name, divider: algorithm.divider });

@@ -6,11 +6,13 @@ import { Pool } from './pool.entity.js';
 import { AlgorithmsController, PoolsController } from './pools.controller.js';
 import { PoolsService } from './pools.service.js';
 import { UpstreamService } from './upstream/upstream.service.js';
+import { PoolChanges } from './pool-changes.js';
+import { AlgorithmDetector } from './algorithms/algorithm-detector.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Algorithm, Pool])],
   controllers: [PoolsController, AlgorithmsController],
-  providers: [PoolsService, AlgorithmsService, UpstreamService],
-  exports: [PoolsService, AlgorithmsService, UpstreamService],
+  providers: [PoolsService, AlgorithmsService, UpstreamService, PoolChanges, AlgorithmDetector],
+  exports: [PoolsService, AlgorithmsService, UpstreamService, PoolChanges, AlgorithmDetector],
 })
 export class PoolsModule {}

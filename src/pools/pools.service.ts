@@ -5,6 +5,8 @@ import { isForeignKeyViolation, isUniqueViolation } from '../database/constraint
 import { AlgorithmsService } from './algorithms.service.js';
 import { CreatePoolDto, UpdatePoolDto } from './dto.js';
 import { Pool } from './pool.entity.js';
+import { UNKNOWN_ALGORITHM } from './algorithms/share-hashers.js';
+import { PoolChanges } from './pool-changes.js';
 
 /** The registry of supported pools: host:port decides the algorithm, as in the original. */
 @Injectable()
@@ -12,6 +14,7 @@ export class PoolsService {
   constructor(
     @InjectRepository(Pool) private readonly pools: Repository<Pool>,
     private readonly algorithms: AlgorithmsService,
+    private readonly changes: PoolChanges,
   ) {}
 
   list(): Promise<Pool[]> {
@@ -29,6 +32,29 @@ export class PoolsService {
     return this.pools.findOneBy({ host: host.toLowerCase(), port });
   }
 
+  /** A pool registered by a user under --pools.allowUnknown: its algorithm is detected later. */
+  async createUnknown(host: string, port: number): Promise<Pool> {
+    const unknown = await this.algorithmNamed(UNKNOWN_ALGORITHM);
+    try {
+      return await this.pools.save(this.pools.create({ host: host.toLowerCase(), port, algorithm: unknown, detectedAt: null }));
+    } catch (error) {
+      // Registered concurrently: use the row that won.
+      const existing = isUniqueViolation(error) ? await this.findByAddress(host, port) : null;
+      if (existing) return existing;
+      throw error;
+    }
+  }
+
+  /** Stores a detected algorithm for a pool whose algorithm was unknown. */
+  async recordDetectedAlgorithm(id: number, algorithmName: string): Promise<Pool> {
+    const pool = await this.get(id);
+    pool.algorithm = await this.algorithmNamed(algorithmName);
+    pool.detectedAt = new Date();
+    const saved = await this.pools.save(pool);
+    this.changes.emit(saved);
+    return saved;
+  }
+
   async create(dto: CreatePoolDto): Promise<Pool> {
     const pool = this.pools.create({ host: dto.host.toLowerCase(), port: dto.port, algorithm: await this.algorithmNamed(dto.algorithm) });
     return this.save(pool);
@@ -38,8 +64,13 @@ export class PoolsService {
     const pool = await this.get(id);
     if (dto.host !== undefined) pool.host = dto.host.toLowerCase();
     if (dto.port !== undefined) pool.port = dto.port;
-    if (dto.algorithm !== undefined) pool.algorithm = await this.algorithmNamed(dto.algorithm);
-    return this.save(pool);
+    if (dto.algorithm !== undefined) {
+      pool.algorithm = await this.algorithmNamed(dto.algorithm);
+      pool.detectedAt = null; // set by hand from now on
+    }
+    const saved = await this.save(pool);
+    this.changes.emit(saved);
+    return saved;
   }
 
   /** Users reference pools with ON DELETE RESTRICT, so a pool in use cannot go: 409. */

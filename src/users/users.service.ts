@@ -1,4 +1,5 @@
-import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { isUniqueViolation } from '../database/constraint-errors.js';
@@ -22,6 +23,7 @@ export class UsersService {
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
     private readonly pools: PoolsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Registers credentials for a supported pool; the same credentials always get the same name. */
@@ -29,7 +31,11 @@ export class UsersService {
     const separator = poolAddress.lastIndexOf(':');
     const host = poolAddress.slice(0, separator);
     const port = Number(poolAddress.slice(separator + 1));
-    const pool = await this.pools.findByAddress(host, port);
+    let pool = await this.pools.findByAddress(host, port);
+    if (!pool && this.config.pools.allowUnknown) {
+      pool = await this.pools.createUnknown(host, port);
+      this.logger.log(`added pool ${pool.address} of unknown algorithm (--pools.allowUnknown): it is detected from the first shares`);
+    }
     if (!pool) throw new UnsupportedPoolError(`pool ${host.toLowerCase()}:${port} is not supported`);
 
     const credentials = { pool: { id: pool.id }, accountUser, accountPassword };

@@ -5,7 +5,10 @@ import type { PoolConnection, PoolConnectionListener } from '../../pools/upstrea
 import type { User } from '../../users/user.entity.js';
 import { classifyPoolReject, StratumError, StratumErrorCode } from '../protocol/errors.js';
 import { ExtranonceTranslation, fitsPool, minerNotifyParams, poolExtranonce2, translation } from '../protocol/extranonce.js';
+import { difficultyToTarget, nbitsToTarget } from '../protocol/difficulty.js';
 import { encodeNotification, RpcId } from '../protocol/json-rpc.js';
+import { buildHeader, hashMeetsTarget, targetBytes } from '../protocol/share-hash.js';
+import { SHARE_HASHERS, UNKNOWN_ALGORITHM } from '../../pools/algorithms/share-hashers.js';
 import { AuthorizeRequest, ConfigureRequest, decodeSubmit, decodeVersionMask, maskHex } from '../protocol/miner-messages.js';
 import type { PoolExtranonce, PoolJob } from '../protocol/pool-messages.js';
 import type { CloseReason, StratumConnection } from '../transport/stratum-connection.js';
@@ -29,6 +32,10 @@ export interface SessionHost {
   /** Accounting: the session's pool connection came up, went down, or failed to connect. */
   poolStatus(session: MinerSession, status: 'up' | 'down' | 'failed' | 'refused'): void;
   poolProtocolError(session: MinerSession, kind: string): void;
+  /** A share met its job's block target. */
+  blockFound(session: MinerSession, hash: Buffer): void;
+  /** An accepted share of a pool whose algorithm is not known yet: evidence for detection. */
+  detectAlgorithm(session: MinerSession, header: Buffer, difficulty: number): void;
 }
 
 /** A job as this session's miner received it, with the translation in force when it was sent. */
@@ -37,7 +44,12 @@ export interface TrackedJob {
   readonly translation: ExtranonceTranslation;
   /** The pool difficulty that applies to shares of this job (difficulty changes apply from the next job). */
   readonly difficulty: number | null;
+  /** Shares already submitted for this job (extranonce2, ntime, nonce, version bits), for duplicates. */
+  readonly seen: Set<string>;
 }
+
+/** Job ids replaced by clean jobs, remembered to tell "stale" from "never existed". */
+const MAX_STALE_JOB_IDS = 64;
 
 /** Jobs kept per session for late submits; older ones are answered as stale. */
 const MAX_TRACKED_JOBS = 32;
@@ -65,6 +77,8 @@ export class MinerSession {
   difficulty: number | null = null;
   private translation: ExtranonceTranslation | null = null;
   private readonly jobs = new Map<string, TrackedJob>();
+  private readonly staleJobIds = new Set<string>();
+  private cachedTarget: { difficulty: number; bytes: Buffer } | null = null;
   private lastJob: PoolJob | null = null;
   private forceCleanNext = true;
   private lingerTimer: NodeJS.Timeout | null = null;
@@ -164,7 +178,7 @@ export class MinerSession {
     this.user = user;
     this.rig = request.rig;
     this.translation = null;
-    this.jobs.clear();
+    this.retireJobs();
     this.lastJob = null;
     this.difficulty = null;
     const ready = new Promise<boolean>((resolve) => (this.poolReady = resolve));
@@ -187,8 +201,11 @@ export class MinerSession {
     this.sendWork(true);
   }
 
-  /** Validates a share locally, forwards it, and answers the miner when the pool's verdict comes. */
-  submit(requestId: RpcId, params: unknown): StratumError | undefined {
+  /**
+   * Checks a share locally (fields, job, version bits; with --shares.validate also duplicates and the
+   * hash against the target), forwards it, and answers the miner when the pool's verdict comes.
+   */
+  async submit(requestId: RpcId, params: unknown): Promise<StratumError | undefined> {
     if (this.state === 'subscribed' || this.state === 'connected')
       return new StratumError(StratumErrorCode.UnauthorizedWorker, 'unauthorized worker');
     const rejectLocally = (reason: RejectReason, error: StratumError, difficulty = this.difficulty ?? 1) => {
@@ -213,32 +230,82 @@ export class MinerSession {
         return rejectLocally('version_mask', new StratumError(StratumErrorCode.Other, 'version bits outside the negotiated mask'));
     }
     const tracked = this.jobs.get(share.jobId);
-    if (!tracked) return rejectLocally('unknown_job', new StratumError(StratumErrorCode.JobNotFound, 'job not found (stale)'));
+    if (!tracked) {
+      const stale = this.staleJobIds.has(share.jobId);
+      return rejectLocally(
+        stale ? 'stale' : 'unknown_job',
+        new StratumError(StratumErrorCode.JobNotFound, stale ? 'stale job' : 'job not found (stale)'),
+      );
+    }
     // A share counts the difficulty its job was issued under (1 when the pool never set one).
     const difficulty = tracked.difficulty ?? 1;
+    const upstreamExtranonce2 = poolExtranonce2(this.prefix, share.extranonce2, tracked.translation);
+    const algorithm = this.user!.pool.algorithm;
+    const validate = this.host.config.shares.validate;
+    const unknownAlgorithm = algorithm.name === UNKNOWN_ALGORITHM;
+    const hasher = validate ? SHARE_HASHERS.get(algorithm.name) : undefined;
+    let header: Buffer | null = null;
+    if (hasher || unknownAlgorithm) {
+      header = buildHeader(tracked.job, {
+        extranonce1: tracked.translation.poolExtranonce1,
+        extranonce2: upstreamExtranonce2,
+        ntime: share.ntime,
+        nonce: share.nonce,
+        versionBits: share.versionBits,
+        versionMask: share.versionBits === undefined ? undefined : (this.versionMask ?? undefined),
+      });
+    }
+    if (validate) {
+      const key = `${share.extranonce2}:${share.ntime}:${share.nonce}:${share.versionBits ?? ''}`;
+      if (tracked.seen.has(key))
+        return rejectLocally('local_duplicate', new StratumError(StratumErrorCode.DuplicateShare, 'duplicate share'), difficulty);
+      tracked.seen.add(key);
+    }
+    if (hasher && header) {
+      const hash = await hasher.hash(header);
+      // Low only if it misses both the job's difficulty and the current one (miners switch at the next job).
+      const easiest = Math.min(difficulty, this.difficulty ?? difficulty);
+      if (!hashMeetsTarget(hash, this.shareTarget(easiest / algorithm.divider))) {
+        return rejectLocally(
+          'local_low_difficulty',
+          new StratumError(StratumErrorCode.LowDifficultyShare, 'low difficulty share'),
+          difficulty,
+        );
+      }
+      if (hashMeetsTarget(hash, targetBytes(nbitsToTarget(tracked.job.nbits)))) this.host.blockFound(this, hash);
+    }
     const pool = this.pool;
     if (!pool || !pool.isReady)
       return rejectLocally('pool_down', new StratumError(StratumErrorCode.Other, 'pool connection is down'), difficulty);
     const connection = this.connection;
-    const upstreamExtranonce2 = poolExtranonce2(this.prefix, share.extranonce2, tracked.translation);
     const sentAt = performance.now();
     this.host.shareForwarded(this, difficulty);
     void pool.submit(tracked.job.jobId, upstreamExtranonce2, share.ntime, share.nonce, share.versionBits).then((verdict) => {
       const roundTrip = (performance.now() - sentAt) / 1000;
-      if (verdict.accepted) this.host.shareAnswered(this, difficulty, { accepted: true }, roundTrip);
-      else
+      if (verdict.accepted) {
+        this.host.shareAnswered(this, difficulty, { accepted: true }, roundTrip);
+        if (unknownAlgorithm && header) this.host.detectAlgorithm(this, header, difficulty);
+      } else {
         this.host.shareAnswered(
           this,
           difficulty,
           { accepted: false, reason: verdict.timedOut ? 'timeout' : classifyPoolReject(verdict.error) },
           roundTrip,
         );
+      }
       if (!connection?.isOpen || requestId === null) return;
       if (verdict.accepted) connection.replyResult(requestId, true);
       else connection.replyError(requestId, verdict.error.toTuple());
     });
     this.logger.debug?.(`${this.label}: share job ${share.jobId} nonce ${share.nonce} forwarded`);
     return undefined;
+  }
+
+  /** The share target for a difficulty-1-scaled difficulty, cached: miners keep one difficulty for long. */
+  private shareTarget(difficulty: number): Buffer {
+    if (this.cachedTarget?.difficulty !== difficulty)
+      this.cachedTarget = { difficulty, bytes: targetBytes(difficultyToTarget(difficulty)) };
+    return this.cachedTarget.bytes;
   }
 
   suggestDifficulty(difficulty: number): void {
@@ -296,6 +363,23 @@ export class MinerSession {
     this.host.sessionEnded(this);
   }
 
+  /** Forgets every current job; late shares for them are answered as stale. */
+  private retireJobs(): void {
+    for (const id of this.jobs.keys()) {
+      this.staleJobIds.add(id);
+      if (this.staleJobIds.size > MAX_STALE_JOB_IDS) this.staleJobIds.delete(this.staleJobIds.values().next().value as string);
+    }
+    this.jobs.clear();
+  }
+
+  private track(job: PoolJob): TrackedJob {
+    const tracked: TrackedJob = { job, translation: this.translation!, difficulty: this.difficulty, seen: new Set() };
+    this.staleJobIds.delete(job.jobId);
+    this.jobs.set(job.jobId, tracked);
+    if (this.jobs.size > MAX_TRACKED_JOBS) this.jobs.delete(this.jobs.keys().next().value as string);
+    return tracked;
+  }
+
   private dropPool(): void {
     if (this.pool) this.host.releasePool(this.pool);
     this.pool = null;
@@ -345,7 +429,7 @@ export class MinerSession {
         if (wasReady) this.markPoolDown();
         else this.host.poolStatus(this, 'failed');
         // Jobs of a lost connection can never be accepted again.
-        this.jobs.clear();
+        this.retireJobs();
         this.forceCleanNext = true;
       },
       onProtocolError: (kind) => this.host.poolProtocolError(this, kind),
@@ -360,7 +444,7 @@ export class MinerSession {
 
   /** A new pool extranonce (connect, reconnect or set_extranonce): only the rewriting changes. */
   private applyPoolExtranonce(extranonce: PoolExtranonce): void {
-    this.jobs.clear();
+    this.retireJobs();
     this.forceCleanNext = true;
     const n = extranonce.extranonce2Size;
     if (fitsPool(n, this.prefixBytes, this.extranonce2Size)) {
@@ -413,17 +497,15 @@ export class MinerSession {
     if (fitted >= 1 && fitted !== this.extranonce2Size) {
       this.extranonce2Size = fitted;
       this.translation = translation(extranonce.extranonce1, extranonce.extranonce2Size, this.prefixBytes, fitted);
-      this.jobs.clear();
+      this.retireJobs();
     }
   }
 
   private acceptJob(job: PoolJob): void {
     if (!this.translation) return;
     const clean = job.cleanJobs || this.forceCleanNext;
-    if (clean) this.jobs.clear();
-    const tracked: TrackedJob = { job, translation: this.translation, difficulty: this.difficulty };
-    this.jobs.set(job.jobId, tracked);
-    if (this.jobs.size > MAX_TRACKED_JOBS) this.jobs.delete(this.jobs.keys().next().value as string);
+    if (clean) this.retireJobs();
+    this.track(job);
     this.lastJob = job;
     if (this.state !== 'authorized' || !this.connection) return;
     this.forceCleanNext = false;
@@ -443,8 +525,8 @@ export class MinerSession {
     }
     const job = this.lastJob ?? this.pool?.lastJob ?? null;
     if (job && this.translation) {
-      this.jobs.clear();
-      this.jobs.set(job.jobId, { job, translation: this.translation, difficulty: this.difficulty });
+      this.retireJobs();
+      this.track(job);
       this.lastJob = job;
       this.forceCleanNext = false;
       connection.write(encodeNotification('mining.notify', minerNotifyParams(job, this.translation, clean)));

@@ -3,6 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import type { PoolConnection, PoolConnectionListener } from '../../pools/upstream/pool-connection.js';
 import { AccountingService, ShareOutcome, WorkerInfo } from '../../accounting/accounting.service.js';
+import { AlgorithmDetector } from '../../pools/algorithms/algorithm-detector.js';
+import { PoolChanges } from '../../pools/pool-changes.js';
+import type { Pool } from '../../pools/pool.entity.js';
 import { UpstreamService } from '../../pools/upstream/upstream.service.js';
 import type { User } from '../../users/user.entity.js';
 import { UsersService } from '../../users/users.service.js';
@@ -22,7 +25,11 @@ export class MinerSessions implements SessionHost, OnModuleDestroy {
     private readonly users: UsersService,
     private readonly upstream: UpstreamService,
     private readonly accounting: AccountingService,
-  ) {}
+    private readonly detector: AlgorithmDetector,
+    poolChanges: PoolChanges,
+  ) {
+    poolChanges.subscribe((pool) => this.poolChanged(pool));
+  }
 
   get size(): number {
     return this.byId.size;
@@ -120,6 +127,28 @@ export class MinerSessions implements SessionHost, OnModuleDestroy {
       this.accounting.poolDisconnected(pool.address);
     } else {
       this.accounting.upstreamConnectAttempt(pool.address, status === 'failed' ? 'failure' : 'refused');
+    }
+  }
+
+  blockFound(session: MinerSession, hash: Buffer): void {
+    const hashHex = Buffer.from(hash).reverse().toString('hex');
+    this.logger.log(`${session.label}: share meets the block target (hash ${hashHex})`);
+    const info = this.workerInfo(session);
+    if (info) this.accounting.blockFound(info);
+  }
+
+  detectAlgorithm(session: MinerSession, header: Buffer, difficulty: number): void {
+    const pool = session.user?.pool;
+    if (pool) void this.detector.observe(pool.id, pool.address, header, difficulty);
+  }
+
+  /** A pool's algorithm changed (detected or set by hand): live sessions and their series follow. */
+  private poolChanged(pool: Pool): void {
+    this.accounting.poolAlgorithmChanged(pool.address, pool.algorithm.name, pool.algorithm.divider);
+    for (const session of this.byId.values()) {
+      if (session.user?.pool.id !== pool.id) continue;
+      session.user.pool = pool;
+      if (session.state === 'authorized') this.workerConnected(session);
     }
   }
 
