@@ -1,10 +1,10 @@
 // A simulated miner for e2e tests: speaks Stratum to the proxy and really hashes (sha256d) at the tiny
 // difficulty the simulated pool sets, so only shares built with the right extranonce and byte order pass.
-import { createHash } from 'node:crypto';
 import { connect, Socket } from 'node:net';
 import { difficultyToTarget } from '../../src/stratum/protocol/difficulty.js';
 import { LineSplitter } from '../../src/stratum/protocol/line-splitter.js';
 import { buildHeader, hashMeetsTarget, rolledVersion, targetBytes } from '../../src/stratum/protocol/share-hash.js';
+import { DIVIDER, powHash, SimAlgorithm } from './pow.js';
 
 export interface MinerJob {
   id: string;
@@ -41,6 +41,8 @@ export interface SimMinerOptions {
   versionRollingMask?: string;
   /** Send mining.extranonce.subscribe. */
   extranonceSubscribe?: boolean;
+  /** The proof of work to mine (default sha256). */
+  algorithm?: SimAlgorithm;
 }
 
 export class SimMiner {
@@ -176,10 +178,11 @@ export class SimMiner {
       versionBits,
       versionMask,
     });
-    const target = targetBytes(difficultyToTarget(job.difficulty));
+    const algorithm = this.options.algorithm ?? 'sha256';
+    const target = targetBytes(difficultyToTarget(job.difficulty / DIVIDER[algorithm]));
     for (let nonce = 0; nonce < 0xffffffff; nonce++) {
       header.writeUInt32LE(nonce, 76);
-      const hash = createHash('sha256').update(createHash('sha256').update(header).digest()).digest();
+      const hash = powHash(algorithm, header);
       if (hashMeetsTarget(hash, target) === meets) {
         const found: FoundShare = { jobId: job.id, extranonce2, ntime: job.ntime, nonce: nonce.toString(16).padStart(8, '0') };
         return versionBits ? { ...found, versionBits } : found;

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, Server, Socket } from 'node:net';
 import { difficultyToTarget } from '../../src/stratum/protocol/difficulty.js';
 import { LineSplitter } from '../../src/stratum/protocol/line-splitter.js';
-import { buildHeader, hashValue, sha256d } from '../../src/stratum/protocol/share-hash.js';
+import { buildHeader, hashValue } from '../../src/stratum/protocol/share-hash.js';
+import { DIVIDER, powHash, SimAlgorithm } from './pow.js';
 
 export interface SimPoolOptions {
   extranonce1Size?: number;
@@ -16,6 +17,8 @@ export interface SimPoolOptions {
   versionMask?: number | null;
   /** Never answer mining.submit (to test the proxy's submit timeout). */
   silentSubmits?: boolean;
+  /** The proof of work shares are checked with (default sha256); scrypt targets use difficulty / 65536. */
+  algorithm?: SimAlgorithm;
 }
 
 export interface SimJob {
@@ -105,6 +108,7 @@ export class SimPool {
       accounts: options.accounts,
       versionMask: options.versionMask === undefined ? 0x1fffe000 : options.versionMask,
       silentSubmits: options.silentSubmits,
+      algorithm: options.algorithm ?? 'sha256',
     };
     this.difficulty = this.options.difficulty;
   }
@@ -264,7 +268,9 @@ export class SimPool {
       { ...job, merkleBranch: job.merkleBranch },
       { extranonce1: peer.extranonce1, extranonce2, ntime, nonce, versionBits, versionMask },
     );
-    if (hashValue(sha256d(header)) > difficultyToTarget(job.difficulty)) return record('rejected', 23, 'low difficulty share');
+    const algorithm = this.options.algorithm;
+    if (hashValue(powHash(algorithm, header)) > difficultyToTarget(job.difficulty / DIVIDER[algorithm]))
+      return record('rejected', 23, 'low difficulty share');
     record('accepted');
   }
 }
