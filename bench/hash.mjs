@@ -22,7 +22,12 @@ async function measure(hasher, concurrent) {
   while (shares < MAX_SHARES && performance.now() - started < TIME_BUDGET_MS) {
     const batch = [];
     for (let i = 0; i < concurrent; i++, shares++) {
-      const header = buildHeader(job, { extranonce1: 'a1b2c3d4', extranonce2: shares.toString(16).padStart(16, '0'), ntime: '6543210f', nonce: '00000000' });
+      const header = buildHeader(job, {
+        extranonce1: 'a1b2c3d4',
+        extranonce2: shares.toString(16).padStart(16, '0'),
+        ntime: '6543210f',
+        nonce: '00000000',
+      });
       batch.push(hasher.hash(header));
     }
     await Promise.all(batch);
@@ -36,7 +41,11 @@ for (const [name, hasher] of SHARE_HASHERS) {
   await measure(hasher, 1); // warm-up
   const serial = await measure(hasher, 1);
   const parallel = await measure(hasher, 16);
-  rows.push({ algorithm: name, 'µs/share (one at a time)': serial.microsecondsPerShare.toFixed(1), 'shares/s (16 in flight)': Math.round(parallel.sharesPerSecond) });
+  rows.push({
+    algorithm: name,
+    'µs/share (one at a time)': serial.microsecondsPerShare.toFixed(1),
+    'shares/s (16 in flight)': Math.round(parallel.sharesPerSecond),
+  });
 }
 console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
 console.table(rows);

@@ -1,0 +1,280 @@
+// Load benchmark of the whole proxy, as a user runs it (dist/main.js, SQLite in a temporary folder), against
+// a bench pool and N bench miners on 127.0.0.1. Every phase is bounded in count and time and ends by itself.
+//   npm run bench -- [--quick] [--miners N] [--rate SHARES_PER_S] [--duration S] [--job-interval-ms MS] [--names K]
+import { fork, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const index = args.indexOf(`--${name}`);
+  return index === -1 ? fallback : Number(args[index + 1]);
+};
+const quick = args.includes('--quick');
+const options = {
+  miners: flag('miners', quick ? 200 : 10_000),
+  rate: flag('rate', quick ? 500 : 5000),
+  durationSeconds: flag('duration', quick ? 10 : 60),
+  jobIntervalMs: flag('job-interval-ms', quick ? 2000 : 5000),
+  names: flag('names', quick ? 4 : 20),
+  direct: flag('direct', quick ? 10 : 100),
+};
+// 2^-30: about 4 hashes a share, so the bench miners keep up while the proxy still checks every hash.
+const DIFFICULTY = 2 ** -30;
+const TOKEN = 'bench-token';
+const CLK_TCK = 100;
+
+const say = (text) => process.stdout.write(`${text}\n`);
+const percentile = (sorted, p) => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
+const ms = (ns) => (ns === null ? null : Math.round(ns / 1e4) / 100);
+
+function limits() {
+  const text = readFileSync('/proc/self/limits', 'utf8');
+  const [, soft, hard] = /Max open files\s+(\d+)\s+(\d+)/.exec(text) ?? [];
+  const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  return { openFilesSoft: Number(soft), openFilesHard: Number(hard), ephemeralPorts: high - low + 1 };
+}
+
+function processStats(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  return { cpuSeconds, rssKiB };
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function once(child, type, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for "${type}"`)), timeoutMs);
+    const listener = (message) => {
+      if (message.type !== type) return;
+      clearTimeout(timer);
+      child.off('message', listener);
+      resolve(message);
+    };
+    child.on('message', listener);
+  });
+}
+
+async function untilReady(url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the proxy did not answer ${url} within ${timeoutMs} ms`);
+}
+
+const api = (web) => async (method, path, body) => {
+  const response = await fetch(`http://${web}/api/v1${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await response.json();
+  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+  return json;
+};
+
+async function main() {
+  const machine = limits();
+  // The proxy holds two sockets per miner (miner and pool side); each helper process one per miner.
+  const proxyNeeds = 2 * options.miners + 200;
+  const notes = [];
+  say(`open files: soft ${machine.openFilesSoft}, hard ${machine.openFilesHard}; ephemeral ports: ${machine.ephemeralPorts}`);
+  if (proxyNeeds > machine.openFilesSoft) {
+    const fitting = Math.floor((machine.openFilesSoft - 200) / 2);
+    notes.push(
+      `${options.miners} miners need ${proxyNeeds} open files in the proxy (a miner socket and a pool socket each); the limit here is ${machine.openFilesSoft} (raise it with "ulimit -n ${proxyNeeds}"), so this run uses ${fitting} miners`,
+    );
+    options.miners = fitting;
+  }
+  if (options.miners + options.direct > machine.ephemeralPorts)
+    throw new Error(`need ${options.miners + options.direct} ephemeral ports, have ${machine.ephemeralPorts}`);
+  for (const note of notes) say(`NOTE: ${note}`);
+  say(`run: ${JSON.stringify(options)}`);
+
+  const children = [];
+  const dir = mkdtempSync(join(tmpdir(), 'stratum-proxy-bench-'));
+  try {
+    const pool = fork(join(here, 'pool-process.mjs'), { env: { ...process.env, BENCH_DIFFICULTY: String(DIFFICULTY) } });
+    children.push(pool);
+    const { port: poolPort } = await once(pool, 'ready', 10_000);
+
+    const [stratumPort, webPort] = [await freePort(), await freePort()];
+    const proxy = spawn(
+      process.execPath,
+      [
+        join(here, '..', 'dist', 'main.js'),
+        `--stratum.addr=127.0.0.1:${stratumPort}`,
+        `--web.addr=127.0.0.1:${webPort}`,
+        `--db.path=${join(dir, 'proxy.db')}`,
+        `--api.token=${TOKEN}`,
+        `--stratum.maxConnections=${options.miners + 1000}`,
+        '--log.level=warn',
+        '--syslog',
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    children.push(proxy);
+    const web = `127.0.0.1:${webPort}`;
+    await untilReady(`http://${web}/api/v1/algorithms`, 30_000);
+    const call = api(web);
+    await call('POST', '/pools', { host: '127.0.0.1', port: poolPort, algorithm: 'sha256' });
+    const logins = [];
+    for (let i = 0; i < options.names; i++)
+      logins.push((await call('POST', '/users', { pool: `127.0.0.1:${poolPort}`, user: `bench${i}`, password: 'x' })).name);
+    const idle = processStats(proxy.pid);
+
+    const miners = fork(join(here, 'miners-process.mjs'), {
+      env: {
+        ...process.env,
+        BENCH_MINERS: JSON.stringify({
+          proxyPort: stratumPort,
+          poolPort,
+          logins,
+          count: options.miners,
+          directCount: options.direct,
+          concurrency: 200,
+        }),
+      },
+    });
+    children.push(miners);
+    await once(miners, 'ready', 10_000);
+    say(`connecting ${options.miners} miners through the proxy and ${options.direct} straight to the pool...`);
+    miners.send({ type: 'connect' });
+    const connected = await once(miners, 'connected', 600_000);
+    // Let the connect storm's garbage settle before measuring memory.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const afterConnect = processStats(proxy.pid);
+    say(
+      `connected ${connected.connected} of ${options.miners + options.direct} in ${connected.seconds.toFixed(1)} s (${connected.errors} errors)`,
+    );
+
+    // Jobs during the share phase, at the interval; each job's arrival at every miner is timed.
+    const jobs = [];
+    const jobTimer = setInterval(async () => {
+      pool.send({ type: 'job' });
+      jobs.push(await once(pool, 'job', 10_000));
+    }, options.jobIntervalMs);
+    const beforeShares = processStats(proxy.pid);
+    miners.send({
+      type: 'shares',
+      rate: options.rate,
+      directRate: Math.min(options.rate / 10, 500),
+      durationSeconds: options.durationSeconds,
+    });
+    const shares = await once(miners, 'shares', (options.durationSeconds + 60) * 1000);
+    clearInterval(jobTimer);
+    const afterShares = processStats(proxy.pid);
+
+    const jobLatencies = [];
+    const jobToAll = [];
+    for (const job of jobs) {
+      miners.send({ type: 'arrivals', jobId: job.jobId });
+      const { arrivals } = await once(miners, 'arrivals', 10_000);
+      const latencies = arrivals.map((at) => Number(BigInt(at) - BigInt(job.sentAt)));
+      jobLatencies.push(...latencies);
+      if (latencies.length > 0) jobToAll.push({ reached: latencies.length, lastMs: ms(Math.max(...latencies)) });
+    }
+    const sortedJobs = jobLatencies.sort((a, b) => a - b);
+    const proxied = shares.proxied.sort((a, b) => a - b);
+    const direct = shares.direct.sort((a, b) => a - b);
+    const result = {
+      at: new Date().toISOString(),
+      machine: {
+        cpus: cpus().length,
+        cpu: cpus()[0]?.model,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+        ...machine,
+      },
+      options,
+      notes,
+      miners: { connected: connected.connected - options.direct, connectSeconds: connected.seconds, connectErrors: connected.errors },
+      shares: {
+        submitted: shares.submitted,
+        answered: shares.answered,
+        rejects: shares.rejects,
+        errors: shares.errors,
+        perSecond: Math.round(shares.answered / shares.seconds),
+      },
+      roundTripMs: {
+        proxied: {
+          p50: ms(percentile(proxied, 50)),
+          p99: ms(percentile(proxied, 99)),
+          max: ms(proxied.at(-1) ?? null),
+          count: proxied.length,
+        },
+        direct: { p50: ms(percentile(direct, 50)), p99: ms(percentile(direct, 99)), max: ms(direct.at(-1) ?? null), count: direct.length },
+      },
+      jobToMinersMs: { p50: ms(percentile(sortedJobs, 50)), p99: ms(percentile(sortedJobs, 99)), jobs: jobToAll },
+      proxy: {
+        idleRssMiB: Math.round(idle.rssKiB / 1024),
+        rssAfterConnectMiB: Math.round(afterConnect.rssKiB / 1024),
+        rssPerMinerKiB: Math.round(((afterConnect.rssKiB - idle.rssKiB) / Math.max(1, connected.connected - options.direct)) * 10) / 10,
+        cpuSecondsPer1000Shares:
+          Math.round(((afterShares.cpuSeconds - beforeShares.cpuSeconds) / Math.max(1, shares.answered)) * 1000 * 1000) / 1000,
+      },
+    };
+    result.roundTripMs.addedByProxy = {
+      p50: result.roundTripMs.proxied.p50 - result.roundTripMs.direct.p50,
+      p99: result.roundTripMs.proxied.p99 - result.roundTripMs.direct.p99,
+    };
+    const resultsDir = join(here, 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    const file = join(resultsDir, `${quick ? 'quick' : 'full'}-${result.at.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    say('');
+    say(`| measure | value |`);
+    say(`|---|---|`);
+    say(`| miners connected (own pool connection each) | ${result.miners.connected} in ${result.miners.connectSeconds.toFixed(1)} s |`);
+    say(`| shares per second sustained | ${result.shares.perSecond} (${result.shares.answered} in ${options.durationSeconds} s) |`);
+    say(
+      `| share round trip through the proxy, p50 / p99 / max | ${result.roundTripMs.proxied.p50} / ${result.roundTripMs.proxied.p99} / ${result.roundTripMs.proxied.max} ms |`,
+    );
+    say(
+      `| share round trip straight to the pool, p50 / p99 / max | ${result.roundTripMs.direct.p50} / ${result.roundTripMs.direct.p99} / ${result.roundTripMs.direct.max} ms |`,
+    );
+    say(
+      `| added by the proxy, p50 / p99 | ${result.roundTripMs.addedByProxy.p50.toFixed(2)} / ${result.roundTripMs.addedByProxy.p99.toFixed(2)} ms |`,
+    );
+    say(`| new job to miners, p50 / p99 | ${result.jobToMinersMs.p50} / ${result.jobToMinersMs.p99} ms (${jobs.length} jobs) |`);
+    say(`| proxy CPU per 1,000 shares | ${result.proxy.cpuSecondsPer1000Shares} s |`);
+    say(
+      `| proxy memory per connected miner | ${result.proxy.rssPerMinerKiB} KiB (idle ${result.proxy.idleRssMiB} MiB, connected ${result.proxy.rssAfterConnectMiB} MiB) |`,
+    );
+    say(`| errors / rejects | ${result.shares.errors + result.miners.connectErrors} / ${result.shares.rejects} |`);
+    say(`\nresults: ${file}`);
+    if (result.shares.errors + result.miners.connectErrors + result.shares.rejects > 0) process.exitCode = 1;
+  } finally {
+    for (const child of children) {
+      if (child.send && child.connected) child.send({ type: 'stop' });
+      else child.kill('SIGTERM');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench failed: ${error.stack ?? error}\n`);
+  process.exit(1);
+});
