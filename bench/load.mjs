@@ -1,6 +1,6 @@
 // Load benchmark of the whole proxy, as a user runs it (dist/main.js, SQLite in a temporary folder), against
 // a bench pool and N bench miners on 127.0.0.1. Every phase is bounded in count and time and ends by itself.
-//   npm run bench -- [--quick] [--miners N] [--rate SHARES_PER_S] [--duration S] [--job-interval-ms MS] [--names K]
+//   npm run bench -- [--quick] [--miners N] [--rate SHARES_PER_S] [--duration S] [--job-interval-ms MS] [--names K] [--cpu-prof]
 import { fork, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -123,6 +123,7 @@ async function main() {
     const proxy = spawn(
       process.execPath,
       [
+        ...(args.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`] : []),
         join(here, '..', 'dist', 'main.js'),
         `--stratum.addr=127.0.0.1:${stratumPort}`,
         `--web.addr=127.0.0.1:${webPort}`,

@@ -40,6 +40,8 @@ class Miner {
       this.socket = socket;
       let buffer = '';
       socket.on('data', (chunk) => {
+        // Stamped on arrival, before this process parses anything: its own cost stays out of the job timing.
+        this.receivedAt = process.hrtime.bigint();
         buffer += chunk.toString();
         let newline;
         while ((newline = buffer.indexOf('\n')) !== -1) {
@@ -83,7 +85,7 @@ class Miner {
       if (!this.direct) {
         let arrivals = jobArrivals.get(id);
         if (!arrivals) jobArrivals.set(id, (arrivals = []));
-        arrivals.push(process.hrtime.bigint());
+        arrivals.push(this.receivedAt);
       }
     } else if (message.method === 'mining.set_difficulty') {
       this.difficulty = message.params[0];

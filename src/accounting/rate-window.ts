@@ -12,9 +12,10 @@ export const HASHES_PER_SHARE = 2 ** 32;
 
 export class RateWindow {
   private readonly minutes = new Float64Array(MINUTE_BUCKETS);
-  private readonly minuteIndex = new Float64Array(MINUTE_BUCKETS).fill(-1);
+  // Minutes and quarter-hours since 1970 fit in 32 bits until the year 6053.
+  private readonly minuteIndex = new Int32Array(MINUTE_BUCKETS).fill(-1);
   private readonly quarters = new Float64Array(QUARTER_BUCKETS);
-  private readonly quarterIndex = new Float64Array(QUARTER_BUCKETS).fill(-1);
+  private readonly quarterIndex = new Int32Array(QUARTER_BUCKETS).fill(-1);
   total = 0;
 
   add(value: number, now: number): void {

@@ -44,6 +44,24 @@ export interface PoolConnectionOptions {
   /** First reconnect delay; doubles up to maxBackoffMs. */
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** Shared by the connections to one pool: notify lines already decoded. */
+  readonly notifyCache?: NotifyCache;
+}
+
+/** A small map of recent notify lines to their decoded jobs (jobs are immutable, so sharing is safe). */
+export class NotifyCache {
+  private readonly jobs = new Map<string, PoolJob>();
+
+  constructor(private readonly capacity = 8) {}
+
+  get(line: string): PoolJob | undefined {
+    return this.jobs.get(line);
+  }
+
+  set(line: string, job: PoolJob): void {
+    this.jobs.set(line, job);
+    if (this.jobs.size > this.capacity) this.jobs.delete(this.jobs.keys().next().value as string);
+  }
 }
 
 /** What a pool connection tells its owner. */
@@ -242,6 +260,13 @@ export class PoolConnection {
   }
 
   private handleLine(socket: Socket, line: string): void {
+    // Connections to one pool usually get the same notify line: decode it once, not once per connection.
+    const cached = this.options.notifyCache?.get(line);
+    if (cached) {
+      this.lastJob = cached;
+      if (this.state === 'ready') this.listener.onJob(cached);
+      return;
+    }
     let message;
     try {
       message = parseRpcLine(line);
@@ -260,7 +285,7 @@ export class PoolConnection {
       return;
     }
     try {
-      this.handleRequest(socket, message);
+      this.handleRequest(socket, message, line);
     } catch (error) {
       if (!(error instanceof PoolProtocolError)) throw error;
       this.logger.warn(`${this.label}: pool ${this.address}: ${error.message}`);
@@ -268,10 +293,11 @@ export class PoolConnection {
     }
   }
 
-  private handleRequest(socket: Socket, request: RpcRequest): void {
+  private handleRequest(socket: Socket, request: RpcRequest, rawLine: string): void {
     switch (request.method) {
       case 'mining.notify': {
         const job = decodeNotify(request.params);
+        if (request.id === null) this.options.notifyCache?.set(rawLine, job);
         this.lastJob = job;
         if (this.state === 'ready') this.listener.onJob(job);
         return;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import { PoolAccount, PoolConnection, PoolConnectionListener } from './pool-connection.js';
+import { NotifyCache, PoolAccount, PoolConnection, PoolConnectionListener } from './pool-connection.js';
 
 export const USER_AGENT = 'stratum-proxy/0.1.0';
 
@@ -8,6 +8,8 @@ export const USER_AGENT = 'stratum-proxy/0.1.0';
 @Injectable()
 export class UpstreamService implements OnModuleDestroy {
   private readonly open = new Set<PoolConnection>();
+  /** One notify cache per pool address, shared by all connections to it. */
+  private readonly notifyCaches = new Map<string, NotifyCache>();
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
@@ -33,6 +35,7 @@ export class UpstreamService implements OnModuleDestroy {
         giveUpAfterMs: upstream.giveUpAfterMs,
         submitTimeoutMs: upstream.submitTimeoutMs,
         versionRollingMask,
+        notifyCache: this.notifyCacheFor(`${account.host}:${account.port}`),
       },
       tracked,
       label,
@@ -40,6 +43,12 @@ export class UpstreamService implements OnModuleDestroy {
     this.open.add(connection);
     connection.start();
     return connection;
+  }
+
+  private notifyCacheFor(address: string): NotifyCache {
+    let cache = this.notifyCaches.get(address);
+    if (!cache) this.notifyCaches.set(address, (cache = new NotifyCache()));
+    return cache;
   }
 
   release(connection: PoolConnection): void {

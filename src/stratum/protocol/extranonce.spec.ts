@@ -1,4 +1,5 @@
-import { minerNotifyParams, poolExtranonce2, translation } from './extranonce.js';
+import { minerNotifyLine, minerNotifyParams, poolExtranonce2, translation } from './extranonce.js';
+import { encodeNotification } from './json-rpc.js';
 import type { PoolJob } from './pool-messages.js';
 import { buildCoinbase, buildHeader, merkleRoot, sha256d } from './share-hash.js';
 
@@ -40,6 +41,19 @@ describe('extranonce translation', () => {
     );
     const poolHeader = buildHeader(job, { ...share, extranonce1: e1, extranonce2: upstreamE2 });
     expect(sha256d(minerHeader).equals(sha256d(poolHeader))).toBe(true);
+  });
+
+  it('encodes the notify line from a per-job template, byte for byte as the generic encoder', () => {
+    for (const [n, clean] of [
+      [8, true],
+      [5, false],
+    ] as const) {
+      const t = translation('a1b2c3d4', n, 1, 4);
+      expect(minerNotifyLine(job, t, clean)).toBe(encodeNotification('mining.notify', minerNotifyParams(job, t, clean)));
+    }
+    expect(minerNotifyLine({ ...job, jobId: 'quote"d' }, translation('aa', 8, 1, 4), true)).toBe(
+      encodeNotification('mining.notify', minerNotifyParams({ ...job, jobId: 'quote"d' }, translation('aa', 8, 1, 4), true)),
+    );
   });
 
   it('refuses sizes that do not fit the pool', () => {

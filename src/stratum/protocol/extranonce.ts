@@ -44,6 +44,29 @@ export function minerNotifyParams(job: PoolJob, t: ExtranonceTranslation, cleanJ
   ];
 }
 
+interface NotifyTemplate {
+  readonly head: string;
+  readonly tail: string;
+}
+
+const templates = new WeakMap<PoolJob, NotifyTemplate>();
+
+/**
+ * The miner's mining.notify line, encoded once per job: only E1, the padding and clean_jobs differ per
+ * miner, and hex needs no JSON escaping. Same bytes as encodeNotification(minerNotifyParams(...)).
+ */
+export function minerNotifyLine(job: PoolJob, t: ExtranonceTranslation, cleanJobs: boolean): string {
+  let template = templates.get(job);
+  if (!template) {
+    template = {
+      head: `{"id":null,"method":"mining.notify","params":[${JSON.stringify(job.jobId)},"${job.prevhash}","${job.coinb1}`,
+      tail: `${job.coinb2}",${JSON.stringify(job.merkleBranch)},"${job.version}","${job.nbits}","${job.ntime}",`,
+    };
+    templates.set(job, template);
+  }
+  return `${template.head}${t.poolExtranonce1}","${t.padding}${template.tail}${cleanJobs}]}\n`;
+}
+
 /** The extranonce2 the pool gets for a miner's share: P + e2 + Z. */
 export function poolExtranonce2(prefix: string, minerExtranonce2: string, t: ExtranonceTranslation): string {
   return prefix + minerExtranonce2 + t.padding;

@@ -4,7 +4,7 @@ import type { RejectReason, ShareOutcome } from '../../accounting/accounting.ser
 import type { PoolConnection, PoolConnectionListener } from '../../pools/upstream/pool-connection.js';
 import type { User } from '../../users/user.entity.js';
 import { classifyPoolReject, StratumError, StratumErrorCode } from '../protocol/errors.js';
-import { ExtranonceTranslation, fitsPool, minerNotifyParams, poolExtranonce2, translation } from '../protocol/extranonce.js';
+import { ExtranonceTranslation, fitsPool, minerNotifyLine, poolExtranonce2, translation } from '../protocol/extranonce.js';
 import { difficultyToTarget, nbitsToTarget } from '../protocol/difficulty.js';
 import { encodeNotification, RpcId } from '../protocol/json-rpc.js';
 import { buildHeader, hashMeetsTarget, targetBytes } from '../protocol/share-hash.js';
@@ -44,8 +44,8 @@ export interface TrackedJob {
   readonly translation: ExtranonceTranslation;
   /** The pool difficulty that applies to shares of this job (difficulty changes apply from the next job). */
   readonly difficulty: number | null;
-  /** Shares already submitted for this job (extranonce2, ntime, nonce, version bits), for duplicates. */
-  readonly seen: Set<string>;
+  /** Shares already submitted for this job (extranonce2, ntime, nonce, version bits), for duplicates; made on the first share. */
+  seen: Set<string> | null;
 }
 
 /** Job ids replaced by clean jobs, remembered to tell "stale" from "never existed". */
@@ -257,9 +257,10 @@ export class MinerSession {
     }
     if (validate) {
       const key = `${share.extranonce2}:${share.ntime}:${share.nonce}:${share.versionBits ?? ''}`;
-      if (tracked.seen.has(key))
+      const seen = (tracked.seen ??= new Set());
+      if (seen.has(key))
         return rejectLocally('local_duplicate', new StratumError(StratumErrorCode.DuplicateShare, 'duplicate share'), difficulty);
-      tracked.seen.add(key);
+      seen.add(key);
     }
     if (hasher && header) {
       const hash = await hasher.hash(header);
@@ -373,7 +374,7 @@ export class MinerSession {
   }
 
   private track(job: PoolJob): TrackedJob {
-    const tracked: TrackedJob = { job, translation: this.translation!, difficulty: this.difficulty, seen: new Set() };
+    const tracked: TrackedJob = { job, translation: this.translation!, difficulty: this.difficulty, seen: null };
     this.staleJobIds.delete(job.jobId);
     this.jobs.set(job.jobId, tracked);
     if (this.jobs.size > MAX_TRACKED_JOBS) this.jobs.delete(this.jobs.keys().next().value as string);
@@ -509,7 +510,7 @@ export class MinerSession {
     this.lastJob = job;
     if (this.state !== 'authorized' || !this.connection) return;
     this.forceCleanNext = false;
-    this.connection.write(encodeNotification('mining.notify', minerNotifyParams(job, this.translation, clean)));
+    this.connection.write(minerNotifyLine(job, this.translation, clean));
   }
 
   /** Sends the current difficulty and the last job (clean) after authorize or resume. */
@@ -529,7 +530,7 @@ export class MinerSession {
       this.track(job);
       this.lastJob = job;
       this.forceCleanNext = false;
-      connection.write(encodeNotification('mining.notify', minerNotifyParams(job, this.translation, clean)));
+      connection.write(minerNotifyLine(job, this.translation, clean));
     }
   }
 }
