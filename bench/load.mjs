@@ -267,7 +267,8 @@ async function main() {
     say(`\nresults: ${file}`);
     if (result.shares.errors + result.miners.connectErrors + result.shares.rejects > 0) process.exitCode = 1;
   } finally {
-    for (const child of children) {
+    // Miners first, then the proxy, then the pool: the proxy must not see its pool vanish under 10,000 sessions.
+    for (const child of children.reverse()) {
       if (child.send && child.connected) child.send({ type: 'stop' });
       else child.kill('SIGTERM');
     }

@@ -100,6 +100,8 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
   private readonly poolConnections = new Map<string, { hash: string; divider: number; count: number }>();
   private readonly timers: NodeJS.Timeout[] = [];
   private snapshot: { at: number; workers: WorkerSnapshot[] } = { at: 0, workers: [] };
+  /** Workers with connected = true, kept as a count so a connect storm stays linear. */
+  private connectedCount = 0;
   private readonly proxy: string;
   /** Injected clock, so tests can move time. */
   now: () => number = Date.now;
@@ -169,6 +171,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       this.publishWorkerCounters(record); // the series exist from the first moment, at zero
     }
     record.connected = true;
+    this.connectedCount++;
     this.workerUp.set(this.upLabels(info), 1);
     if (record.difficulty !== null) this.workerDifficulty.set(this.workerLabels(info), record.difficulty);
     this.group(this.users, info, false);
@@ -183,6 +186,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     const record = this.workers.get(sessionId);
     if (!record || !record.connected) return;
     record.connected = false;
+    this.connectedCount--;
     this.workerUp.set(this.upLabels(record.info), 0);
     const rig = this.group(this.rigs, record.info, true);
     rig.liveWorkers--;
@@ -424,9 +428,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
   }
 
   private updateWorkersConnected(): void {
-    let connected = 0;
-    for (const record of this.workers.values()) if (record.connected) connected++;
-    this.workersConnected.set({ proxy: this.proxy }, connected);
+    this.workersConnected.set({ proxy: this.proxy }, this.connectedCount);
   }
 
   private resetMetrics(): void {

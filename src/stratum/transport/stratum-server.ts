@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
 import { createServer, Server as NetServer, Socket } from 'node:net';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { AppConfig } from '../../config/app-config.js';
@@ -27,6 +27,7 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
   protected override readonly logger = new Logger(StratumServer.name);
   private server: NetServer | null = null;
   private readonly connections = new Set<StratumConnection>();
+  private readonly handlerCache = new Map<string, MessageHandler | null>();
   private readonly listeners: { [K in keyof StratumServerEvents]: StratumServerEvents[K][] } = { connection: [], close: [] };
 
   /** Told of every protocol error and bad connection (kind: malformed, unknown_method, not_stratum, line_too_long). */
@@ -137,7 +138,7 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
       this.protocolError(connection, null, new StratumError(StratumErrorCode.Other, `malformed message: ${error.message}`));
       return;
     }
-    const handler = this.getHandlerByPattern(request.method);
+    const handler = this.handlerFor(request.method);
     if (!handler) {
       this.onProtocolError('unknown_method');
       this.protocolError(connection, request, new StratumError(StratumErrorCode.Other, `unknown method ${request.method}`), false);
@@ -158,6 +159,16 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
       this.logger.error(`connection ${connection.id} ${request.method}: ${String((error as Error)?.stack ?? error)}`);
       this.protocolError(connection, request, new StratumError(StratumErrorCode.Other, 'internal error'), false);
     }
+  }
+
+  /** Nest normalizes the pattern on every lookup; methods are few, so remember the answer. */
+  private handlerFor(method: string): MessageHandler | null {
+    let handler = this.handlerCache.get(method);
+    if (handler === undefined) {
+      handler = this.getHandlerByPattern(method);
+      if (this.handlerCache.size < 64) this.handlerCache.set(method, handler);
+    }
+    return handler;
   }
 
   /** Answers with a Stratum error; malformed input counts towards the limit that closes the connection. */
