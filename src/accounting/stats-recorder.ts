@@ -19,6 +19,7 @@ export interface StatRow {
 }
 
 const ROWS_PER_STATEMENT = 100;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const PRUNE_EVERY_MS = 60 * MINUTE_MS;
 
 /**
@@ -120,31 +121,50 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown {
     }
   }
 
+  /**
+   * Each statement commits on its own: an upsert adds into stored rows, so a statement that failed is
+   * retried alone at the next flush and one that succeeded is never written twice.
+   */
   private async writePending(): Promise<void> {
     if (this.pending.size === 0 && this.lastSeen.size === 0) return;
     const rows = [...this.pending.values()];
     const seen = [...this.lastSeen];
     this.pending = new Map();
     this.lastSeen = new Map();
-    try {
-      await this.dataSource.transaction(async (manager) => {
-        for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-          await manager.query(...this.upsert(rows.slice(i, i + ROWS_PER_STATEMENT)));
-        }
-        for (const [name, at] of seen) {
-          await manager.query(
-            ...this.dataSource.driver.escapeQueryWithParameters(
-              'UPDATE "users" SET "last_seen_at" = :at WHERE "name" = :name AND ("last_seen_at" IS NULL OR "last_seen_at" < :at)',
-              { at, name },
-            ),
-          );
-        }
-      });
-    } catch (error) {
-      // Nothing is lost: the rows go back and are retried at the next flush.
-      for (const row of rows) this.merge(row);
-      for (const [name, at] of seen) if ((this.lastSeen.get(name) ?? 0) < at) this.lastSeen.set(name, at);
-      this.logger.warn(`writing ${rows.length} statistics rows failed, will retry: ${(error as Error).message}`);
+    const startedAt = performance.now();
+    let failedRows = 0;
+    let lastError: unknown = null;
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+      try {
+        await this.dataSource.query(...this.upsert(chunk));
+      } catch (error) {
+        for (const row of chunk) this.merge(row);
+        failedRows += chunk.length;
+        lastError = error;
+      }
+      // better-sqlite3 answers synchronously: let the sockets in between statements, so that a flush of
+      // thousands of workers never holds up shares.
+      await yieldToEventLoop();
+    }
+    for (const [name, at] of seen) {
+      try {
+        await this.dataSource.query(
+          ...this.dataSource.driver.escapeQueryWithParameters(
+            'UPDATE "users" SET "last_seen_at" = :at WHERE "name" = :name AND ("last_seen_at" IS NULL OR "last_seen_at" < :at)',
+            { at, name },
+          ),
+        );
+      } catch (error) {
+        if ((this.lastSeen.get(name) ?? 0) < at) this.lastSeen.set(name, at);
+        lastError = error;
+      }
+    }
+    if (lastError !== null) {
+      // Nothing is lost: what failed went back and is retried at the next flush.
+      this.logger.warn(`writing ${failedRows} of ${rows.length} statistics rows failed, will retry: ${(lastError as Error).message}`);
+    } else {
+      this.logger.debug(`wrote ${rows.length} statistics rows in ${Math.round(performance.now() - startedAt)} ms`);
     }
   }
 
