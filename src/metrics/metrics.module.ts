@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
+import { MetricsController } from './metrics.controller.js';
 import { METRIC_PROVIDERS } from './proxy-metrics.js';
 
 /**
@@ -12,6 +13,7 @@ import { METRIC_PROVIDERS } from './proxy-metrics.js';
   imports: [
     PrometheusModule.register({
       path: '/metrics',
+      controller: MetricsController,
       defaultMetrics: { enabled: register.getSingleMetric('process_cpu_user_seconds_total') === undefined },
     }),
   ],

@@ -1,0 +1,24 @@
+import { Counter, Gauge, register } from 'prom-client';
+import { MetricsController } from './metrics.controller.js';
+
+describe('MetricsController', () => {
+  afterEach(() => {
+    register.removeSingleMetric('spec_shares_total');
+    register.removeSingleMetric('spec_speed');
+  });
+
+  it('serves exactly what prom-client renders, and lets other work run while it builds the text', async () => {
+    const shares = new Counter({ name: 'spec_shares_total', help: 'shares "quoted"\nand a newline', labelNames: ['user', 'pool'] });
+    const speed = new Gauge({ name: 'spec_speed', help: 'speed', labelNames: ['worker'] });
+    for (let i = 0; i < 500; i++) speed.set({ worker: `10.0.0.${i % 250}:${4000 + i}` }, i * 1.5);
+    shares.inc({ user: 'a\\b', pool: 'p:1' }, 3);
+    const headers: Record<string, string> = {};
+    let otherWorkRan = false;
+    setImmediate(() => (otherWorkRan = true));
+    const text = await new MetricsController().index({ header: (name: string, value: string) => (headers[name] = value) });
+    expect(text).toBe(await register.metrics());
+    expect(text).toContain('spec_shares_total{user="a\\\\b",pool="p:1"} 3');
+    expect(headers['Content-Type']).toBe(register.contentType);
+    expect(otherWorkRan).toBe(true);
+  });
+});
