@@ -1,12 +1,13 @@
 // Load benchmark of the whole proxy, as a user runs it (dist/main.js, SQLite in a temporary folder), against
 // a bench pool and N bench miners on 127.0.0.1. Every phase is bounded in count and time and ends by itself.
-//   npm run bench -- [--quick] [--miners N] [--rate SHARES_PER_S] [--duration S] [--job-interval-ms MS] [--names K] [--cpu-prof]
-import { fork, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//   npm run bench -- [--quick] [--miners N] [--rate SHARES_PER_S] [--duration S] [--job-interval-ms MS] [--names K] [--direct N]
+//                    [--cpu-prof] [--trace-gc] [--no-pin]     (BENCH_PROXY_NODE_FLAGS: extra node flags for the proxy)
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const args = process.argv.slice(2);
@@ -15,6 +16,10 @@ const flag = (name, fallback) => {
   return index === -1 ? fallback : Number(args[index + 1]);
 };
 const quick = args.includes('--quick');
+// With two or more cores, the proxy gets the last core and the load generator (pool and miners) the others, so
+// the load generator's own queueing does not show up as the proxy's latency. --no-pin shares every core.
+const cores = cpus().length;
+const pin = !args.includes('--no-pin') && cores >= 2 && hasTaskset();
 const options = {
   miners: flag('miners', quick ? 200 : 10_000),
   rate: flag('rate', quick ? 500 : 5000),
@@ -39,12 +44,39 @@ function limits() {
   return { openFilesSoft: Number(soft), openFilesHard: Number(hard), ephemeralPorts: high - low + 1 };
 }
 
+function hasTaskset() {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pins every thread of a process to the given cores (a no-op without pinning). */
+function pinTo(pid, cpuList) {
+  if (pin) execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
+}
+const PROXY_CORES = String(cores - 1);
+const LOAD_CORES = cores > 2 ? `0-${cores - 2}` : '0';
+
 function processStats(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
   return { cpuSeconds, rssKiB };
+}
+
+/** Asks a child to stop and waits until it has exited (killed after 10 s). */
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  if (child.send && child.connected) child.send({ type: 'stop' });
+  else child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 function freePort() {
@@ -83,6 +115,25 @@ async function untilReady(url, timeoutMs) {
   throw new Error(`the proxy did not answer ${url} within ${timeoutMs} ms`);
 }
 
+/** One /metrics scrape: how long it took and how large it was. */
+async function scrape(web) {
+  const started = process.hrtime.bigint();
+  const text = await (await fetch(`http://${web}/metrics`)).text();
+  return { tookMs: ms(Number(process.hrtime.bigint() - started)), lines: text.split('\n').length };
+}
+
+/** The proxy's event-loop delay since the last call (bench/loop-monitor.mjs, preloaded into the proxy). */
+async function loopDelay(pid, file) {
+  rmSync(file, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the proxy did not report its event-loop delay');
+}
+
 const api = (web) => async (method, path, body) => {
   const response = await fetch(`http://${web}/api/v1${path}`, {
     method,
@@ -111,18 +162,26 @@ async function main() {
     throw new Error(`need ${options.miners + options.direct} ephemeral ports, have ${machine.ephemeralPorts}`);
   for (const note of notes) say(`NOTE: ${note}`);
   say(`run: ${JSON.stringify(options)}`);
+  say(pin ? `pinning: proxy on core ${PROXY_CORES}, pool and miners on core(s) ${LOAD_CORES}` : 'pinning: off (every process on every core)');
+  pinTo(process.pid, LOAD_CORES);
 
   const children = [];
   const dir = mkdtempSync(join(tmpdir(), 'stratum-proxy-bench-'));
+  const loopFile = join(dir, 'event-loop.json');
   try {
     const pool = fork(join(here, 'pool-process.mjs'), { env: { ...process.env, BENCH_DIFFICULTY: String(DIFFICULTY) } });
     children.push(pool);
+    pinTo(pool.pid, LOAD_CORES);
     const { port: poolPort } = await once(pool, 'ready', 10_000);
 
     const [stratumPort, webPort] = [await freePort(), await freePort()];
     const proxy = spawn(
       process.execPath,
       [
+        ...(process.env.BENCH_PROXY_NODE_FLAGS ? process.env.BENCH_PROXY_NODE_FLAGS.split(' ') : []),
+        '--import',
+        pathToFileURL(join(here, 'loop-monitor.mjs')).href,
+        ...(args.includes('--trace-gc') ? ['--trace-gc'] : []),
         ...(args.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`] : []),
         join(here, '..', 'dist', 'main.js'),
         `--stratum.addr=127.0.0.1:${stratumPort}`,
@@ -133,9 +192,10 @@ async function main() {
         '--log.level=warn',
         '--syslog',
       ],
-      { stdio: ['ignore', 'inherit', 'inherit'] },
+      { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, BENCH_LOOP_FILE: loopFile } },
     );
     children.push(proxy);
+    pinTo(proxy.pid, PROXY_CORES);
     const web = `127.0.0.1:${webPort}`;
     await untilReady(`http://${web}/api/v1/algorithms`, 30_000);
     const call = api(web);
@@ -159,6 +219,7 @@ async function main() {
       },
     });
     children.push(miners);
+    pinTo(miners.pid, LOAD_CORES);
     await once(miners, 'ready', 10_000);
     say(`connecting ${options.miners} miners through the proxy and ${options.direct} straight to the pool...`);
     miners.send({ type: 'connect' });
@@ -176,6 +237,7 @@ async function main() {
       pool.send({ type: 'job' });
       jobs.push(await once(pool, 'job', 10_000));
     }, options.jobIntervalMs);
+    await loopDelay(proxy.pid, loopFile); // starts the share phase's histogram
     const beforeShares = processStats(proxy.pid);
     miners.send({
       type: 'shares',
@@ -186,17 +248,27 @@ async function main() {
     const shares = await once(miners, 'shares', (options.durationSeconds + 60) * 1000);
     clearInterval(jobTimer);
     const afterShares = processStats(proxy.pid);
+    const eventLoopDelayMs = await loopDelay(proxy.pid, loopFile);
+    const metrics = await scrape(web);
 
     const jobLatencies = [];
+    const directJobLatencies = [];
+    const poolLoops = [];
     const jobToAll = [];
     for (const job of jobs) {
       miners.send({ type: 'arrivals', jobId: job.jobId });
-      const { arrivals } = await once(miners, 'arrivals', 10_000);
-      const latencies = arrivals.map((at) => Number(BigInt(at) - BigInt(job.sentAt)));
+      const { arrivals, direct } = await once(miners, 'arrivals', 10_000);
+      const since = (at) => Number(BigInt(at) - BigInt(job.sentAt));
+      const latencies = arrivals.map(since);
       jobLatencies.push(...latencies);
-      if (latencies.length > 0) jobToAll.push({ reached: latencies.length, lastMs: ms(Math.max(...latencies)) });
+      directJobLatencies.push(...direct.map(since));
+      poolLoops.push(since(job.writtenAt));
+      if (latencies.length > 0)
+        jobToAll.push({ reached: latencies.length, lastMs: ms(Math.max(...latencies)), poolWriteLoopMs: ms(since(job.writtenAt)) });
     }
     const sortedJobs = jobLatencies.sort((a, b) => a - b);
+    const sortedDirectJobs = directJobLatencies.sort((a, b) => a - b);
+    const sortedPoolLoops = poolLoops.sort((a, b) => a - b);
     const proxied = shares.proxied.sort((a, b) => a - b);
     const direct = shares.direct.sort((a, b) => a - b);
     const result = {
@@ -209,6 +281,7 @@ async function main() {
         ...machine,
       },
       options,
+      pinning: pin ? { proxyCores: PROXY_CORES, loadGeneratorCores: LOAD_CORES } : null,
       notes,
       miners: { connected: connected.connected - options.direct, connectSeconds: connected.seconds, connectErrors: connected.errors },
       shares: {
@@ -227,11 +300,20 @@ async function main() {
         },
         direct: { p50: ms(percentile(direct, 50)), p99: ms(percentile(direct, 99)), max: ms(direct.at(-1) ?? null), count: direct.length },
       },
-      jobToMinersMs: { p50: ms(percentile(sortedJobs, 50)), p99: ms(percentile(sortedJobs, 99)), jobs: jobToAll },
+      jobToMinersMs: {
+        p50: ms(percentile(sortedJobs, 50)),
+        p99: ms(percentile(sortedJobs, 99)),
+        // Baselines from the same jobs: miners straight on the pool, and the pool's own write loop over all its connections.
+        direct: { p50: ms(percentile(sortedDirectJobs, 50)), p99: ms(percentile(sortedDirectJobs, 99)) },
+        poolWriteLoop: { p50: ms(percentile(sortedPoolLoops, 50)), max: ms(sortedPoolLoops.at(-1) ?? null) },
+        jobs: jobToAll,
+      },
       proxy: {
         idleRssMiB: Math.round(idle.rssKiB / 1024),
         rssAfterConnectMiB: Math.round(afterConnect.rssKiB / 1024),
         rssPerMinerKiB: Math.round(((afterConnect.rssKiB - idle.rssKiB) / Math.max(1, connected.connected - options.direct)) * 10) / 10,
+        eventLoopDelayMs,
+        metricsScrape: { ms: metrics.tookMs, lines: metrics.lines },
         cpuSecondsPer1000Shares:
           Math.round(((afterShares.cpuSeconds - beforeShares.cpuSeconds) / Math.max(1, shares.answered)) * 1000 * 1000) / 1000,
       },
@@ -259,7 +341,12 @@ async function main() {
       `| added by the proxy, p50 / p99 | ${result.roundTripMs.addedByProxy.p50.toFixed(2)} / ${result.roundTripMs.addedByProxy.p99.toFixed(2)} ms |`,
     );
     say(`| new job to miners, p50 / p99 | ${result.jobToMinersMs.p50} / ${result.jobToMinersMs.p99} ms (${jobs.length} jobs) |`);
+    say(
+      `| new job straight to miners, p50 / p99 (pool write loop p50) | ${result.jobToMinersMs.direct.p50} / ${result.jobToMinersMs.direct.p99} ms (${result.jobToMinersMs.poolWriteLoop.p50} ms) |`,
+    );
     say(`| proxy CPU per 1,000 shares | ${result.proxy.cpuSecondsPer1000Shares} s |`);
+    say(`| proxy event-loop delay during the shares, p99 / max | ${result.proxy.eventLoopDelayMs.p99} / ${result.proxy.eventLoopDelayMs.max} ms |`);
+    say(`| one /metrics scrape | ${result.proxy.metricsScrape.ms} ms (${result.proxy.metricsScrape.lines} lines) |`);
     say(
       `| proxy memory per connected miner | ${result.proxy.rssPerMinerKiB} KiB (idle ${result.proxy.idleRssMiB} MiB, connected ${result.proxy.rssAfterConnectMiB} MiB) |`,
     );
@@ -267,11 +354,8 @@ async function main() {
     say(`\nresults: ${file}`);
     if (result.shares.errors + result.miners.connectErrors + result.shares.rejects > 0) process.exitCode = 1;
   } finally {
-    // Miners first, then the proxy, then the pool: the proxy must not see its pool vanish under 10,000 sessions.
-    for (const child of children.reverse()) {
-      if (child.send && child.connected) child.send({ type: 'stop' });
-      else child.kill('SIGTERM');
-    }
+    // Miners first, then the proxy, then the pool, each gone before the next: the proxy must not see its pool vanish.
+    for (const child of children.reverse()) await stop(child);
     rmSync(dir, { recursive: true, force: true });
   }
 }

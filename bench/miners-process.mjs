@@ -10,7 +10,8 @@ const sha256d = (data) => createHash('sha256').update(createHash('sha256').updat
 
 const miners = [];
 const roundTrips = [];
-const jobArrivals = new Map(); // jobId -> arrival times (hrtime, ns) of every miner
+const jobArrivals = new Map(); // jobId -> arrival times (hrtime, ns) of every miner behind the proxy
+const directJobArrivals = new Map(); // the same for the miners connected straight to the pool
 let errors = 0;
 let rejects = 0;
 let submitted = 0;
@@ -82,11 +83,10 @@ class Miner {
     if (message.method === 'mining.notify') {
       const [id, prevhash, coinb1, coinb2, branch, version, nbits, ntime] = message.params;
       this.job = { id, prevhash, coinb1, coinb2, branch, version, nbits, ntime, target: targetFor(this.difficulty) };
-      if (!this.direct) {
-        let arrivals = jobArrivals.get(id);
-        if (!arrivals) jobArrivals.set(id, (arrivals = []));
-        arrivals.push(this.receivedAt);
-      }
+      const byJob = this.direct ? directJobArrivals : jobArrivals;
+      let arrivals = byJob.get(id);
+      if (!arrivals) byJob.set(id, (arrivals = []));
+      arrivals.push(this.receivedAt);
     } else if (message.method === 'mining.set_difficulty') {
       this.difficulty = message.params[0];
     } else if (message.method === undefined) {
@@ -187,7 +187,8 @@ process.on('message', async (command) => {
     });
   } else if (command.type === 'arrivals') {
     const arrivals = jobArrivals.get(command.jobId) ?? [];
-    process.send({ type: 'arrivals', jobId: command.jobId, arrivals: arrivals.map(String) });
+    const direct = directJobArrivals.get(command.jobId) ?? [];
+    process.send({ type: 'arrivals', jobId: command.jobId, arrivals: arrivals.map(String), direct: direct.map(String) });
   } else if (command.type === 'stop') {
     for (const miner of miners) {
       miner.stopping = true;

@@ -71,7 +71,9 @@ process.on('message', (command) => {
     const line = `{"id":null,"method":"mining.notify","params":${JSON.stringify(job)}}\n`;
     const sentAt = process.hrtime.bigint();
     for (const peer of peers) if (peer.authorized) peer.socket.write(line);
-    process.send({ type: 'job', jobId: job[0], sentAt: sentAt.toString() });
+    // The pool's own fan-out (one write per connection) is part of every job's timing: report it.
+    const writtenAt = process.hrtime.bigint();
+    process.send({ type: 'job', jobId: job[0], sentAt: sentAt.toString(), writtenAt: writtenAt.toString() });
   } else if (command.type === 'stop') {
     server.close();
     for (const peer of peers) peer.socket.destroy();
