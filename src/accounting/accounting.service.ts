@@ -49,6 +49,9 @@ export interface ShareCounts {
   oneRejected: number;
 }
 
+/** prom-client calls a metric's `collect` before every read; its typings only take one in the constructor. */
+type CollectedCounter = Counter & { collect?: (this: Counter) => void };
+
 const newCounts = (): ShareCounts => ({ sent: 0, accepted: 0, rejected: 0, oneSent: 0, oneAccepted: 0, oneRejected: 0 });
 
 interface WorkerRecord {
@@ -62,6 +65,8 @@ interface WorkerRecord {
 
 interface GroupRecord {
   readonly labels: Record<string, string>;
+  /** Answered shares of this group; published as counters when Prometheus collects. */
+  readonly counts: ShareCounts;
   readonly window: RateWindow;
   since: number;
   liveWorkers: number;
@@ -137,6 +142,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.resetMetrics();
+    this.installCollectors();
     this.workersConnected.set({ proxy: this.proxy }, 0);
     this.timers.push(setInterval(() => this.refreshSpeeds(), SPEED_REFRESH_MS).unref());
     this.timers.push(setInterval(() => this.sweepRigs(), RIG_SWEEP_MS).unref());
@@ -144,6 +150,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     for (const timer of this.timers) clearInterval(timer);
+    for (const metric of this.collectedCounters()) metric.collect = undefined;
     // The registry is process-wide: a later app in the same process (tests) starts from zero.
     this.resetMetrics();
   }
@@ -164,11 +171,9 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       const moved = record.info.address !== info.address || record.info.hash !== info.hash || record.info.pool !== info.pool;
       if (moved) this.removeWorkerSeries(record);
       record.info = info;
-      if (moved) this.publishWorkerCounters(record);
     } else {
       record = { info, connected: false, connectedSince: now, difficulty: null, counts: newCounts(), window: new RateWindow() };
-      this.workers.set(info.sessionId, record);
-      this.publishWorkerCounters(record); // the series exist from the first moment, at zero
+      this.workers.set(info.sessionId, record); // its counters are collected from the first moment, at zero
     }
     record.connected = true;
     this.connectedCount++;
@@ -219,9 +224,6 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     const one = difficulty / record.info.divider;
     record.counts.sent++;
     record.counts.oneSent += one;
-    const labels = this.workerLabels(record.info);
-    this.workerSended.inc(labels);
-    this.workerOneSended.inc(labels, one);
     this.stats.record(record.info.user, this.statsWorker(record.info), 'sent', one, this.now());
   }
 
@@ -232,28 +234,27 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     const info = record.info;
     const now = this.now();
     const one = difficulty / info.divider;
-    const totals = { proxy: this.proxy, user: info.user, hash: info.hash, pool: info.pool };
-    const rigLabels = { ...totals, rig: this.rigLabel(info) };
-    const result = outcome.accepted ? 'accepted' : 'rejected';
-    this.shares.inc({ ...totals, result });
-    this.difficultyOneShares.inc({ ...totals, result }, one);
-    this.rigShares.inc({ ...rigLabels, result });
-    this.rigDifficultyOneShares.inc({ ...rigLabels, result }, one);
+    const user = this.group(this.users, info, false);
+    const rig = this.group(this.rigs, info, true);
     if (roundTripSeconds !== undefined) this.shareRoundTrip.observe({ proxy: this.proxy, pool: info.pool }, roundTripSeconds);
+    // Counters move in plain numbers here and reach Prometheus when it collects (installCollectors): a
+    // labelled prom-client update per share and series was a quarter of everything the share path allocated.
+    for (const counts of [record.counts, user.counts, rig.counts]) {
+      if (outcome.accepted) {
+        counts.accepted++;
+        counts.oneAccepted += one;
+      } else {
+        counts.rejected++;
+        counts.oneRejected += one;
+      }
+    }
     if (outcome.accepted) {
-      record.counts.accepted++;
-      record.counts.oneAccepted += one;
-      const labels = this.workerLabels(info);
-      this.workerAccepted.inc(labels);
-      this.workerOneAccepted.inc(labels, one);
       record.window.add(one, now);
-      this.group(this.users, info, false).window.add(one, now);
-      this.group(this.rigs, info, true).window.add(one, now);
+      user.window.add(one, now);
+      rig.window.add(one, now);
       this.stats.record(info.user, this.statsWorker(info), 'accepted', one, now);
     } else {
-      record.counts.rejected++;
-      record.counts.oneRejected += one;
-      this.sharesRejected.inc({ ...totals, reason: outcome.reason });
+      this.sharesRejected.inc({ proxy: this.proxy, user: info.user, hash: info.hash, pool: info.pool, reason: outcome.reason });
       this.stats.record(info.user, this.statsWorker(info), 'rejected', one, now);
     }
   }
@@ -327,11 +328,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     for (const [key, rig] of this.rigs) {
       if (rig.liveWorkers > 0 || now - rig.lastConnectedAt < this.config.metrics.rigTtlMs) continue;
       this.rigs.delete(key);
-      this.rigSpeed.remove(rig.labels);
-      for (const result of ['accepted', 'rejected']) {
-        this.rigShares.remove({ ...rig.labels, result });
-        this.rigDifficultyOneShares.remove({ ...rig.labels, result });
-      }
+      this.rigSpeed.remove(rig.labels); // its share counters are collected from this.rigs, so they go with it
     }
   }
 
@@ -380,7 +377,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     let group = map.get(key);
     if (!group) {
       const now = this.now();
-      group = { labels, window: new RateWindow(), since: now, liveWorkers: 0, lastConnectedAt: now };
+      group = { labels, counts: newCounts(), window: new RateWindow(), since: now, liveWorkers: 0, lastConnectedAt: now };
       map.set(key, group);
     }
     return group;
@@ -403,28 +400,58 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     return { proxy: this.proxy, worker: info.address, user: info.user };
   }
 
-  /** A resumed worker's new series continue from the session's totals. */
-  private publishWorkerCounters(record: WorkerRecord): void {
-    const labels = this.workerLabels(record.info);
-    this.workerSended.inc(labels, record.counts.sent);
-    this.workerOneSended.inc(labels, record.counts.oneSent);
-    this.workerAccepted.inc(labels, record.counts.accepted);
-    this.workerOneAccepted.inc(labels, record.counts.oneAccepted);
+  /** The share counters, published from the records whenever Prometheus collects. */
+  private collectedCounters(): CollectedCounter[] {
+    return [
+      this.workerSended,
+      this.workerOneSended,
+      this.workerAccepted,
+      this.workerOneAccepted,
+      this.shares,
+      this.difficultyOneShares,
+      this.rigShares,
+      this.rigDifficultyOneShares,
+    ];
+  }
+
+  /**
+   * Worker counters exist for every session from its first moment (at zero) and carry the session's
+   * totals, so a resumed worker continues where it was; they go with the session. User and rig totals
+   * appear with their first share of each result and stay.
+   */
+  private installCollectors(): void {
+    const workers = this.workers;
+    const workerLabels = (record: WorkerRecord) => this.workerLabels(record.info);
+    const perWorker = (metric: CollectedCounter, value: (counts: ShareCounts) => number) => {
+      metric.collect = function (this: Counter) {
+        this.reset();
+        for (const record of workers.values()) this.inc(workerLabels(record), value(record.counts));
+      };
+    };
+    perWorker(this.workerSended, (counts) => counts.sent);
+    perWorker(this.workerOneSended, (counts) => counts.oneSent);
+    perWorker(this.workerAccepted, (counts) => counts.accepted);
+    perWorker(this.workerOneAccepted, (counts) => counts.oneAccepted);
+    const perGroup = (metric: CollectedCounter, groups: Map<string, GroupRecord>, difficultyOne: boolean) => {
+      metric.collect = function (this: Counter) {
+        this.reset();
+        for (const { labels, counts } of groups.values()) {
+          if (counts.accepted > 0) this.inc({ ...labels, result: 'accepted' }, difficultyOne ? counts.oneAccepted : counts.accepted);
+          if (counts.rejected > 0) this.inc({ ...labels, result: 'rejected' }, difficultyOne ? counts.oneRejected : counts.rejected);
+        }
+      };
+    };
+    perGroup(this.shares, this.users, false);
+    perGroup(this.difficultyOneShares, this.users, true);
+    perGroup(this.rigShares, this.rigs, false);
+    perGroup(this.rigDifficultyOneShares, this.rigs, true);
   }
 
   private removeWorkerSeries(record: WorkerRecord): void {
     const labels = this.workerLabels(record.info);
     this.workerUp.remove(this.upLabels(record.info));
-    for (const metric of [
-      this.workerSended,
-      this.workerOneSended,
-      this.workerAccepted,
-      this.workerOneAccepted,
-      this.workerSpeed,
-      this.workerDifficulty,
-    ]) {
-      metric.remove(labels);
-    }
+    this.workerSpeed.remove(labels);
+    this.workerDifficulty.remove(labels);
   }
 
   private updateWorkersConnected(): void {
