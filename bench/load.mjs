@@ -1,6 +1,7 @@
 // Load benchmark of the whole proxy, as a user runs it (dist/main.js, SQLite in a temporary folder), against
 // a bench pool and N bench miners on 127.0.0.1. Every phase is bounded in count and time and ends by itself.
 //   npm run bench -- [--quick] [--miners N] [--rate SHARES_PER_S] [--duration S] [--job-interval-ms MS] [--names K] [--direct N]
+//                    [--scrape-interval-ms MS]
 //                    [--cpu-prof] [--trace-gc] [--no-pin]     (BENCH_PROXY_NODE_FLAGS: extra node flags for the proxy)
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,8 @@ const options = {
   jobIntervalMs: flag('job-interval-ms', quick ? 2000 : 5000),
   names: flag('names', quick ? 4 : 20),
   direct: flag('direct', quick ? 10 : 100),
+  // Prometheus scrapes /metrics during the share phase, as in a monitored farm (0: never).
+  scrapeIntervalMs: flag('scrape-interval-ms', 15_000),
 };
 // 2^-30: about 4 hashes a share, so the bench miners keep up while the proxy still checks every hash.
 const DIFFICULTY = 2 ** -30;
@@ -245,8 +248,12 @@ async function main() {
       directRate: Math.min(options.rate / 10, 500),
       durationSeconds: options.durationSeconds,
     });
+    const scrapes = [];
+    const scrapeTimer =
+      options.scrapeIntervalMs > 0 ? setInterval(async () => scrapes.push((await scrape(web)).tookMs), options.scrapeIntervalMs) : null;
     const shares = await once(miners, 'shares', (options.durationSeconds + 60) * 1000);
     clearInterval(jobTimer);
+    if (scrapeTimer) clearInterval(scrapeTimer);
     const afterShares = processStats(proxy.pid);
     const eventLoopDelayMs = await loopDelay(proxy.pid, loopFile);
     const metrics = await scrape(web);
@@ -313,7 +320,7 @@ async function main() {
         rssAfterConnectMiB: Math.round(afterConnect.rssKiB / 1024),
         rssPerMinerKiB: Math.round(((afterConnect.rssKiB - idle.rssKiB) / Math.max(1, connected.connected - options.direct)) * 10) / 10,
         eventLoopDelayMs,
-        metricsScrape: { ms: metrics.tookMs, lines: metrics.lines },
+        metricsScrape: { ms: metrics.tookMs, lines: metrics.lines, duringShares: scrapes.length },
         cpuSecondsPer1000Shares:
           Math.round(((afterShares.cpuSeconds - beforeShares.cpuSeconds) / Math.max(1, shares.answered)) * 1000 * 1000) / 1000,
       },
@@ -346,7 +353,9 @@ async function main() {
     );
     say(`| proxy CPU per 1,000 shares | ${result.proxy.cpuSecondsPer1000Shares} s |`);
     say(`| proxy event-loop delay during the shares, p99 / max | ${result.proxy.eventLoopDelayMs.p99} / ${result.proxy.eventLoopDelayMs.max} ms |`);
-    say(`| one /metrics scrape | ${result.proxy.metricsScrape.ms} ms (${result.proxy.metricsScrape.lines} lines) |`);
+    say(
+      `| one /metrics scrape | ${result.proxy.metricsScrape.ms} ms (${result.proxy.metricsScrape.lines} lines; ${scrapes.length} scrapes during the shares) |`,
+    );
     say(
       `| proxy memory per connected miner | ${result.proxy.rssPerMinerKiB} KiB (idle ${result.proxy.idleRssMiB} MiB, connected ${result.proxy.rssAfterConnectMiB} MiB) |`,
     );
