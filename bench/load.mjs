@@ -29,7 +29,7 @@ const options = {
   names: flag('names', quick ? 4 : 20),
   direct: flag('direct', quick ? 10 : 100),
   // Prometheus scrapes /metrics during the share phase, as in a monitored farm (0: never).
-  scrapeIntervalMs: flag('scrape-interval-ms', 15_000),
+  scrapeIntervalMs: flag('scrape-interval-ms', quick ? 4000 : 15_000),
 };
 // 2^-30: about 4 hashes a share, so the bench miners keep up while the proxy still checks every hash.
 const DIFFICULTY = 2 ** -30;
