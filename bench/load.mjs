@@ -39,6 +39,11 @@ const CLK_TCK = 100;
 const say = (text) => process.stdout.write(`${text}\n`);
 const percentile = (sorted, p) => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
 const ms = (ns) => (ns === null ? null : Math.round(ns / 1e4) / 100);
+/** Durations in ns, summarized in ms. */
+const summarize = (durations) => {
+  const sorted = [...durations].sort((a, b) => a - b);
+  return { p50: ms(percentile(sorted, 50)), p99: ms(percentile(sorted, 99)), max: ms(sorted.at(-1) ?? null), count: sorted.length };
+};
 
 function limits() {
   const text = readFileSync('/proc/self/limits', 'utf8');
@@ -165,7 +170,9 @@ async function main() {
     throw new Error(`need ${options.miners + options.direct} ephemeral ports, have ${machine.ephemeralPorts}`);
   for (const note of notes) say(`NOTE: ${note}`);
   say(`run: ${JSON.stringify(options)}`);
-  say(pin ? `pinning: proxy on core ${PROXY_CORES}, pool and miners on core(s) ${LOAD_CORES}` : 'pinning: off (every process on every core)');
+  say(
+    pin ? `pinning: proxy on core ${PROXY_CORES}, pool and miners on core(s) ${LOAD_CORES}` : 'pinning: off (every process on every core)',
+  );
   pinTo(process.pid, LOAD_CORES);
 
   const children = [];
@@ -269,15 +276,11 @@ async function main() {
       const latencies = arrivals.map(since);
       jobLatencies.push(...latencies);
       directJobLatencies.push(...direct.map(since));
-      poolLoops.push(since(job.writtenAt));
+      const poolLoop = since(job.writtenAt);
+      poolLoops.push(poolLoop);
       if (latencies.length > 0)
-        jobToAll.push({ reached: latencies.length, lastMs: ms(Math.max(...latencies)), poolWriteLoopMs: ms(since(job.writtenAt)) });
+        jobToAll.push({ reached: latencies.length, lastMs: ms(Math.max(...latencies)), poolWriteLoopMs: ms(poolLoop) });
     }
-    const sortedJobs = jobLatencies.sort((a, b) => a - b);
-    const sortedDirectJobs = directJobLatencies.sort((a, b) => a - b);
-    const sortedPoolLoops = poolLoops.sort((a, b) => a - b);
-    const proxied = shares.proxied.sort((a, b) => a - b);
-    const direct = shares.direct.sort((a, b) => a - b);
     const result = {
       at: new Date().toISOString(),
       machine: {
@@ -299,20 +302,14 @@ async function main() {
         perSecond: Math.round(shares.answered / shares.seconds),
       },
       roundTripMs: {
-        proxied: {
-          p50: ms(percentile(proxied, 50)),
-          p99: ms(percentile(proxied, 99)),
-          max: ms(proxied.at(-1) ?? null),
-          count: proxied.length,
-        },
-        direct: { p50: ms(percentile(direct, 50)), p99: ms(percentile(direct, 99)), max: ms(direct.at(-1) ?? null), count: direct.length },
+        proxied: summarize(shares.proxied),
+        direct: summarize(shares.direct),
       },
       jobToMinersMs: {
-        p50: ms(percentile(sortedJobs, 50)),
-        p99: ms(percentile(sortedJobs, 99)),
+        ...summarize(jobLatencies),
         // Baselines from the same jobs: miners straight on the pool, and the pool's own write loop over all its connections.
-        direct: { p50: ms(percentile(sortedDirectJobs, 50)), p99: ms(percentile(sortedDirectJobs, 99)) },
-        poolWriteLoop: { p50: ms(percentile(sortedPoolLoops, 50)), max: ms(sortedPoolLoops.at(-1) ?? null) },
+        direct: summarize(directJobLatencies),
+        poolWriteLoop: summarize(poolLoops),
         jobs: jobToAll,
       },
       proxy: {
@@ -352,7 +349,9 @@ async function main() {
       `| new job straight to miners, p50 / p99 (pool write loop p50) | ${result.jobToMinersMs.direct.p50} / ${result.jobToMinersMs.direct.p99} ms (${result.jobToMinersMs.poolWriteLoop.p50} ms) |`,
     );
     say(`| proxy CPU per 1,000 shares | ${result.proxy.cpuSecondsPer1000Shares} s |`);
-    say(`| proxy event-loop delay during the shares, p99 / max | ${result.proxy.eventLoopDelayMs.p99} / ${result.proxy.eventLoopDelayMs.max} ms |`);
+    say(
+      `| proxy event-loop delay during the shares, p99 / max | ${result.proxy.eventLoopDelayMs.p99} / ${result.proxy.eventLoopDelayMs.max} ms |`,
+    );
     say(
       `| one /metrics scrape | ${result.proxy.metricsScrape.ms} ms (${result.proxy.metricsScrape.lines} lines; ${scrapes.length} scrapes during the shares) |`,
     );

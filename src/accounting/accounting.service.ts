@@ -50,7 +50,7 @@ export interface ShareCounts {
 }
 
 /** prom-client calls a metric's `collect` before every read; its typings only take one in the constructor. */
-type CollectedCounter = Counter & { collect?: (this: Counter) => void };
+type CollectedCounter = Counter & { collect?: () => void };
 
 const newCounts = (): ShareCounts => ({ sent: 0, accepted: 0, rejected: 0, oneSent: 0, oneAccepted: 0, oneRejected: 0 });
 
@@ -105,6 +105,8 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
   private readonly poolConnections = new Map<string, { hash: string; divider: number; count: number }>();
   private readonly timers: NodeJS.Timeout[] = [];
   private snapshot: { at: number; workers: WorkerSnapshot[] } = { at: 0, workers: [] };
+  /** The counters published from the records when Prometheus collects (installCollectors). */
+  private readonly collected: CollectedCounter[] = [];
   /** Workers with connected = true, kept as a count so a connect storm stays linear. */
   private connectedCount = 0;
   private readonly proxy: string;
@@ -150,7 +152,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     for (const timer of this.timers) clearInterval(timer);
-    for (const metric of this.collectedCounters()) metric.collect = undefined;
+    for (const metric of this.collected.splice(0)) metric.collect = undefined;
     // The registry is process-wide: a later app in the same process (tests) starts from zero.
     this.resetMetrics();
   }
@@ -400,51 +402,38 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     return { proxy: this.proxy, worker: info.address, user: info.user };
   }
 
-  /** The share counters, published from the records whenever Prometheus collects. */
-  private collectedCounters(): CollectedCounter[] {
-    return [
-      this.workerSended,
-      this.workerOneSended,
-      this.workerAccepted,
-      this.workerOneAccepted,
-      this.shares,
-      this.difficultyOneShares,
-      this.rigShares,
-      this.rigDifficultyOneShares,
-    ];
-  }
-
   /**
    * Worker counters exist for every session from its first moment (at zero) and carry the session's
    * totals, so a resumed worker continues where it was; they go with the session. User and rig totals
    * appear with their first share of each result and stay.
    */
   private installCollectors(): void {
-    const workers = this.workers;
-    const workerLabels = (record: WorkerRecord) => this.workerLabels(record.info);
-    const perWorker = (metric: CollectedCounter, value: (counts: ShareCounts) => number) => {
-      metric.collect = function (this: Counter) {
-        this.reset();
-        for (const record of workers.values()) this.inc(workerLabels(record), value(record.counts));
+    const collect = (metric: CollectedCounter, publish: () => void) => {
+      metric.collect = () => {
+        metric.reset();
+        publish();
       };
+      this.collected.push(metric);
     };
-    perWorker(this.workerSended, (counts) => counts.sent);
-    perWorker(this.workerOneSended, (counts) => counts.oneSent);
-    perWorker(this.workerAccepted, (counts) => counts.accepted);
-    perWorker(this.workerOneAccepted, (counts) => counts.oneAccepted);
-    const perGroup = (metric: CollectedCounter, groups: Map<string, GroupRecord>, difficultyOne: boolean) => {
-      metric.collect = function (this: Counter) {
-        this.reset();
+    const perWorker = (metric: Counter, count: keyof ShareCounts) =>
+      collect(metric, () => {
+        for (const record of this.workers.values()) metric.inc(this.workerLabels(record.info), record.counts[count]);
+      });
+    const perGroup = (metric: Counter, groups: Map<string, GroupRecord>, accepted: keyof ShareCounts, rejected: keyof ShareCounts) =>
+      collect(metric, () => {
         for (const { labels, counts } of groups.values()) {
-          if (counts.accepted > 0) this.inc({ ...labels, result: 'accepted' }, difficultyOne ? counts.oneAccepted : counts.accepted);
-          if (counts.rejected > 0) this.inc({ ...labels, result: 'rejected' }, difficultyOne ? counts.oneRejected : counts.rejected);
+          if (counts.accepted > 0) metric.inc({ ...labels, result: 'accepted' }, counts[accepted]);
+          if (counts.rejected > 0) metric.inc({ ...labels, result: 'rejected' }, counts[rejected]);
         }
-      };
-    };
-    perGroup(this.shares, this.users, false);
-    perGroup(this.difficultyOneShares, this.users, true);
-    perGroup(this.rigShares, this.rigs, false);
-    perGroup(this.rigDifficultyOneShares, this.rigs, true);
+      });
+    perWorker(this.workerSended, 'sent');
+    perWorker(this.workerOneSended, 'oneSent');
+    perWorker(this.workerAccepted, 'accepted');
+    perWorker(this.workerOneAccepted, 'oneAccepted');
+    perGroup(this.shares, this.users, 'accepted', 'rejected');
+    perGroup(this.difficultyOneShares, this.users, 'oneAccepted', 'oneRejected');
+    perGroup(this.rigShares, this.rigs, 'accepted', 'rejected');
+    perGroup(this.rigDifficultyOneShares, this.rigs, 'oneAccepted', 'oneRejected');
   }
 
   private removeWorkerSeries(record: WorkerRecord): void {

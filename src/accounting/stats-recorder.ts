@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 
@@ -19,7 +20,6 @@ export interface StatRow {
 }
 
 const ROWS_PER_STATEMENT = 100;
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const PRUNE_EVERY_MS = 60 * MINUTE_MS;
 
 /**
@@ -145,7 +145,7 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown {
       }
       // better-sqlite3 answers synchronously: let the sockets in between statements, so that a flush of
       // thousands of workers never holds up shares.
-      await yieldToEventLoop();
+      await nextTurn();
     }
     for (const [name, at] of seen) {
       try {
