@@ -1,7 +1,7 @@
 // Cost per share of local validation, per algorithm: header rebuild (coinbase, merkle root) + proof-of-work
 // hash. Runs on the built code (npm run bench:hash builds first); bounded in count and time.
 import { SHARE_HASHERS } from '../dist/pools/algorithms/share-hashers.js';
-import { buildHeader } from '../dist/stratum/protocol/share-hash.js';
+import { buildHeader } from '../dist/protocol/share-hash.js';
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 

@@ -84,7 +84,14 @@ describeEachStore('accounting and metrics', (factory) => {
     expect(sample(text, 'proxy_pool_up', { proxy: TAG, hash: 'sha256', pool: `127.0.0.1:${sha.port}` })).toBe(1);
     expect(sample(text, 'proxy_pool_divider', { proxy: TAG, hash: 'sha256', pool: `127.0.0.1:${sha.port}` })).toBe(1);
     expect(sample(text, 'proxy_pool_divider', { proxy: TAG, hash: 'scrypt', pool: `127.0.0.1:${scrypt.port}` })).toBe(65536);
-    expect(sample(text, 'proxy_pool_connections', { proxy: TAG, pool: `127.0.0.1:${sha.port}` })).toBe(2);
+    // Both of alice's miners share one pool connection (channel) of her account.
+    expect(sample(text, 'proxy_pool_connections', { proxy: TAG, pool: `127.0.0.1:${sha.port}` })).toBe(1);
+    expect(sha.connectionsAccepted).toBe(1);
+    const channels = text
+      .split('\n')
+      .filter((line) => line.startsWith(`proxy_channel_sessions{proxy="${TAG}",pool="127.0.0.1:${sha.port}"`));
+    expect(channels).toHaveLength(1);
+    expect(channels[0].endsWith(' 2')).toBe(true);
     expect(sample(text, 'proxy_workers_connected', { proxy: TAG })).toBe(3);
 
     // Totals per user, pool and algorithm: 7 accepted; rejected 2 by the pool and 2 by the proxy.
@@ -102,7 +109,7 @@ describeEachStore('accounting and metrics', (factory) => {
     expect(sample(text, 'proxy_rig_shares_total', { ...shaLabels(), rig: 'rig1', result: 'accepted' })).toBe(5);
     expect(sample(text, 'proxy_rig_shares_total', { ...shaLabels(), rig: '127.0.0.1', result: 'accepted' })).toBe(2);
     expect(sample(text, 'proxy_rig_difficulty_one_shares_total', { ...shaLabels(), rig: 'rig1', result: 'rejected' })).toBe(4 * D);
-    expect(sample(text, 'proxy_upstream_connects_total', { proxy: TAG, pool: `127.0.0.1:${sha.port}`, outcome: 'success' })).toBe(2);
+    expect(sample(text, 'proxy_upstream_connects_total', { proxy: TAG, pool: `127.0.0.1:${sha.port}`, outcome: 'success' })).toBe(1);
     expect(sample(text, 'proxy_share_round_trip_seconds_count', { proxy: TAG, pool: `127.0.0.1:${sha.port}` })).toBe(9);
   });
 

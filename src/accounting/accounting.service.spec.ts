@@ -30,6 +30,7 @@ describe('AccountingService', () => {
     hash: 'sha256',
     pool: 'p:1',
     divider: 1,
+    validated: false,
   };
   const scrypt: WorkerInfo = {
     sessionId: 's2',
@@ -40,6 +41,7 @@ describe('AccountingService', () => {
     hash: 'scrypt',
     pool: 'p:2',
     divider: 65536,
+    validated: true,
   };
 
   beforeEach(async () => {
@@ -91,6 +93,24 @@ describe('AccountingService', () => {
     now += 9 * 60_000;
     accounting.refreshSpeeds();
     expect(await value('proxy_worker_speed', { worker: sha.address })).toBe(0);
+  });
+
+  it("takes a validated worker's speed from its valid shares at its own difficulty, not from pool verdicts", async () => {
+    accounting.workerConnected(scrypt);
+    now += 10_000;
+    // Four shares valid at the miner's difficulty 16384; one of them also met the pool's 65536 and was accepted.
+    for (let i = 0; i < 4; i++) accounting.shareValid(scrypt.sessionId, 16384);
+    accounting.shareForwarded(scrypt.sessionId, 65536);
+    accounting.shareAnswered(scrypt.sessionId, 65536, { accepted: true });
+    now += 50_000;
+    accounting.refreshSpeeds();
+    const worker = { worker: scrypt.address, user: 'u2', hash: 'scrypt', pool: 'p:2' };
+    expect(await value('proxy_worker_speed', worker)).toBeCloseTo((2 ** 32 * 1) / 60, 6); // 4 * 16384 / 65536 = 1
+    expect(await value('proxy_user_speed', { user: 'u2' })).toBeCloseTo((2 ** 32 * 1) / 60, 6);
+    expect(await value('proxy_worker_valid_shares_total', worker)).toBe(4);
+    expect(await value('proxy_worker_valid_difficulty_one_shares_total', worker)).toBe(1);
+    expect(await value('proxy_worker_accepted', worker)).toBe(1);
+    expect(await value('proxy_worker_one_accepted', worker)).toBe(1);
   });
 
   it("moves a resumed worker's series to its new address with the session's totals", async () => {

@@ -21,6 +21,11 @@ export interface WorkerInfo {
   /** The pool's host:port. */
   readonly pool: string;
   readonly divider: number;
+  /**
+   * The proxy checks this worker's shares itself (known algorithm, --shares.validate): its speed comes from
+   * every share valid at its own difficulty, not only from what the pool accepted.
+   */
+  readonly validated: boolean;
 }
 
 /** Why a share was rejected: the pool's verdict, or the proxy check that refused it. */
@@ -47,12 +52,24 @@ export interface ShareCounts {
   oneSent: number;
   oneAccepted: number;
   oneRejected: number;
+  /** Valid at the worker's own difficulty (validated workers only). */
+  valid: number;
+  oneValid: number;
 }
 
 /** prom-client calls a metric's `collect` before every read; its typings only take one in the constructor. */
 type CollectedCounter = Counter & { collect?: () => void };
 
-const newCounts = (): ShareCounts => ({ sent: 0, accepted: 0, rejected: 0, oneSent: 0, oneAccepted: 0, oneRejected: 0 });
+const newCounts = (): ShareCounts => ({
+  sent: 0,
+  accepted: 0,
+  rejected: 0,
+  oneSent: 0,
+  oneAccepted: 0,
+  oneRejected: 0,
+  valid: 0,
+  oneValid: 0,
+});
 
 interface WorkerRecord {
   info: WorkerInfo;
@@ -75,7 +92,6 @@ interface GroupRecord {
 
 /** The windows farm operators know from other proxies, for the workers API. */
 export const HASHRATE_WINDOWS = { '1m': 60_000, '10m': 600_000, '1h': 3_600_000, '12h': 43_200_000, '24h': 86_400_000 } as const;
-const SPEED_WINDOW_MS = 5 * 60_000;
 const SPEED_REFRESH_MS = 60_000;
 const RIG_SWEEP_MS = 10 * 60_000;
 
@@ -87,7 +103,7 @@ export interface WorkerSnapshot {
   pool: string;
   algorithm: string;
   difficulty: number | null;
-  shares: { sent: number; accepted: number; rejected: number };
+  shares: { sent: number; accepted: number; rejected: number; valid: number };
   hashrate: Record<keyof typeof HASHRATE_WINDOWS, number>;
   connectedSince: string;
 }
@@ -110,6 +126,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
   /** Workers with connected = true, kept as a count so a connect storm stays linear. */
   private connectedCount = 0;
   private readonly proxy: string;
+  private readonly speedWindowMs: number;
   /** Injected clock, so tests can move time. */
   now: () => number = Date.now;
 
@@ -138,15 +155,25 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     @InjectMetric(METRIC.rigDifficultyOneShares) private readonly rigDifficultyOneShares: Counter,
     @InjectMetric(METRIC.rigSpeed) private readonly rigSpeed: Gauge,
     @InjectMetric(METRIC.blocksFound) private readonly blocksFound: Counter,
+    @InjectMetric(METRIC.workerValid) private readonly workerValid: Counter,
+    @InjectMetric(METRIC.workerOneValid) private readonly workerOneValid: Counter,
   ) {
     this.proxy = config.metricsTag;
+    this.speedWindowMs = config.metrics.speedWindowMs;
+  }
+
+  /** Rate windows fine enough for the speed window (within a few percent). */
+  private newWindow(): RateWindow {
+    return new RateWindow(this.speedWindowMs / 30);
   }
 
   onModuleInit(): void {
     this.resetMetrics();
     this.installCollectors();
     this.workersConnected.set({ proxy: this.proxy }, 0);
-    this.timers.push(setInterval(() => this.refreshSpeeds(), SPEED_REFRESH_MS).unref());
+    // Short speed windows (tests, small farms) are refreshed more often than once a minute.
+    const refreshMs = Math.min(SPEED_REFRESH_MS, Math.max(1000, this.speedWindowMs / 5));
+    this.timers.push(setInterval(() => this.refreshSpeeds(), refreshMs).unref());
     this.timers.push(setInterval(() => this.sweepRigs(), RIG_SWEEP_MS).unref());
   }
 
@@ -174,7 +201,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       if (moved) this.removeWorkerSeries(record);
       record.info = info;
     } else {
-      record = { info, connected: false, connectedSince: now, difficulty: null, counts: newCounts(), window: new RateWindow() };
+      record = { info, connected: false, connectedSince: now, difficulty: null, counts: newCounts(), window: this.newWindow() };
       this.workers.set(info.sessionId, record); // its counters are collected from the first moment, at zero
     }
     record.connected = true;
@@ -251,14 +278,33 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       }
     }
     if (outcome.accepted) {
-      record.window.add(one, now);
-      user.window.add(one, now);
-      rig.window.add(one, now);
+      // A validated worker's speed comes from shareValid, at its own difficulty.
+      if (!info.validated) this.addToWindows(record, user, rig, one, now);
       this.stats.record(info.user, this.statsWorker(info), 'accepted', one, now);
     } else {
       this.sharesRejected.inc({ proxy: this.proxy, user: info.user, hash: info.hash, pool: info.pool, reason: outcome.reason });
       this.stats.record(info.user, this.statsWorker(info), 'rejected', one, now);
     }
+  }
+
+  /**
+   * A share the proxy found valid at the worker's own difficulty (forwarded to the pool or not): it counts
+   * for the worker's valid shares and its speed, user's and rig's too.
+   */
+  shareValid(sessionId: string, difficulty: number): void {
+    const record = this.workers.get(sessionId);
+    if (!record) return;
+    const info = record.info;
+    const one = difficulty / info.divider;
+    record.counts.valid++;
+    record.counts.oneValid += one;
+    this.addToWindows(record, this.group(this.users, info, false), this.group(this.rigs, info, true), one, this.now());
+  }
+
+  private addToWindows(record: WorkerRecord, user: GroupRecord, rig: GroupRecord, one: number, now: number): void {
+    record.window.add(one, now);
+    user.window.add(one, now);
+    rig.window.add(one, now);
   }
 
   // ---- pools and protocol ----
@@ -315,13 +361,14 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     // Without a known algorithm there is no divider, so no hashrate to report.
     for (const record of this.workers.values()) {
       if (record.info.hash === UNKNOWN_ALGORITHM) continue;
-      this.workerSpeed.set(this.workerLabels(record.info), record.window.hashrate(SPEED_WINDOW_MS, now, record.connectedSince));
+      this.workerSpeed.set(this.workerLabels(record.info), record.window.hashrate(this.speedWindowMs, now, record.connectedSince));
     }
     for (const user of this.users.values()) {
-      if (user.labels.hash !== UNKNOWN_ALGORITHM) this.userSpeed.set(user.labels, user.window.hashrate(SPEED_WINDOW_MS, now, user.since));
+      if (user.labels.hash !== UNKNOWN_ALGORITHM)
+        this.userSpeed.set(user.labels, user.window.hashrate(this.speedWindowMs, now, user.since));
     }
     for (const rig of this.rigs.values()) {
-      if (rig.labels.hash !== UNKNOWN_ALGORITHM) this.rigSpeed.set(rig.labels, rig.window.hashrate(SPEED_WINDOW_MS, now, rig.since));
+      if (rig.labels.hash !== UNKNOWN_ALGORITHM) this.rigSpeed.set(rig.labels, rig.window.hashrate(this.speedWindowMs, now, rig.since));
     }
   }
 
@@ -354,7 +401,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
         pool: info.pool,
         algorithm: info.hash,
         difficulty: record.difficulty,
-        shares: { sent: counts.sent, accepted: counts.accepted, rejected: counts.rejected },
+        shares: { sent: counts.sent, accepted: counts.accepted, rejected: counts.rejected, valid: counts.valid },
         hashrate,
         connectedSince: new Date(record.connectedSince).toISOString(),
       });
@@ -367,7 +414,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
   userHashrate(user: string, now = this.now()): number {
     let total = 0;
     for (const group of this.users.values())
-      if (group.labels.user === user) total += group.window.hashrate(SPEED_WINDOW_MS, now, group.since);
+      if (group.labels.user === user) total += group.window.hashrate(this.speedWindowMs, now, group.since);
     return total;
   }
 
@@ -379,7 +426,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     let group = map.get(key);
     if (!group) {
       const now = this.now();
-      group = { labels, counts: newCounts(), window: new RateWindow(), since: now, liveWorkers: 0, lastConnectedAt: now };
+      group = { labels, counts: newCounts(), window: this.newWindow(), since: now, liveWorkers: 0, lastConnectedAt: now };
       map.set(key, group);
     }
     return group;
@@ -430,6 +477,8 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     perWorker(this.workerOneSended, 'oneSent');
     perWorker(this.workerAccepted, 'accepted');
     perWorker(this.workerOneAccepted, 'oneAccepted');
+    perWorker(this.workerValid, 'valid');
+    perWorker(this.workerOneValid, 'oneValid');
     perGroup(this.shares, this.users, 'accepted', 'rejected');
     perGroup(this.difficultyOneShares, this.users, 'oneAccepted', 'oneRejected');
     perGroup(this.rigShares, this.rigs, 'accepted', 'rejected');
@@ -471,6 +520,8 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       this.rigDifficultyOneShares,
       this.rigSpeed,
       this.blocksFound,
+      this.workerValid,
+      this.workerOneValid,
     ]) {
       metric.reset();
     }

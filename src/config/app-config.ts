@@ -19,7 +19,7 @@ export interface AppConfig {
     readonly maxProtocolErrors: number;
     readonly maxConnections: number;
   };
-  readonly metrics: { readonly rigTtlMs: number };
+  readonly metrics: { readonly rigTtlMs: number; readonly speedWindowMs: number };
   readonly shares: { readonly validate: boolean };
   readonly pools: { readonly allowUnknown: boolean };
   readonly stats: { readonly retentionMs: number; readonly flushIntervalMs: number };
@@ -30,7 +30,12 @@ export interface AppConfig {
     readonly connectTimeoutMs: number;
     readonly giveUpAfterMs: number;
     readonly submitTimeoutMs: number;
+    /** Most sessions on one channel (pool connection); clamped to the number of distinct prefixes. */
+    readonly aggregation: number;
+    readonly channelIdleMs: number;
   };
+  /** Per-miner difficulty; shareIntervalMs 0 turns it off. */
+  readonly vardiff: { readonly shareIntervalMs: number; readonly minDifficulty: number };
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -121,7 +126,7 @@ function toAppConfig(v: FlagValues): AppConfig {
       maxProtocolErrors: required(v.maxProtocolErrors),
       maxConnections: required(v.maxConnections),
     },
-    metrics: { rigTtlMs: required(v.metricsRigTtl) },
+    metrics: { rigTtlMs: required(v.metricsRigTtl), speedWindowMs: Math.max(1000, required(v.metricsSpeedWindow)) },
     shares: { validate: required(v.sharesValidate) },
     pools: { allowUnknown: required(v.poolsAllowUnknown) },
     stats: { retentionMs: required(v.statsRetention), flushIntervalMs: Math.max(100, required(v.statsFlushInterval)) },
@@ -131,7 +136,11 @@ function toAppConfig(v: FlagValues): AppConfig {
       connectTimeoutMs: required(v.upstreamConnectTimeout),
       giveUpAfterMs: required(v.upstreamGiveUpAfter),
       submitTimeoutMs: required(v.upstreamSubmitTimeout),
+      // One session per prefix value and channel: more than 256^size could never be seated.
+      aggregation: Math.min(required(v.upstreamAggregation), 256 ** extranonce1Size),
+      channelIdleMs: required(v.upstreamChannelIdle),
     },
+    vardiff: { shareIntervalMs: required(v.vardiffShareInterval), minDifficulty: required(v.vardiffMinDifficulty) },
   };
 }
 

@@ -70,6 +70,14 @@ export function parseDuration(raw: string): number {
   return Math.round(total);
 }
 
+function positiveNumber(raw: string): number {
+  const value = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`expected a positive number, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
 function oneOf<T extends string>(...values: T[]): Parser<T> {
   return (raw) => {
     const value = raw.trim().toLowerCase() as T;
@@ -235,6 +243,41 @@ export const FLAGS = {
     '30s',
     parseDuration,
     'a share the pool does not answer in this time gets error 20',
+  ),
+  upstreamAggregation: flag(
+    'upstream.aggregation',
+    'UPSTREAM_AGGREGATION',
+    '256',
+    integerIn(1, 65_536),
+    'most miners sharing one pool connection of an account (1: one connection per miner)',
+  ),
+  upstreamChannelIdle: flag(
+    'upstream.channelIdle',
+    'UPSTREAM_CHANNEL_IDLE',
+    '10s',
+    parseDuration,
+    'a pool connection with no miner left is closed after this long',
+  ),
+  vardiffShareInterval: flag(
+    'vardiff.shareInterval',
+    'VARDIFF_SHARE_INTERVAL',
+    '10s',
+    parseDuration,
+    "time between a miner's shares that its own difficulty aims at (0: miners get the pool's difficulty)",
+  ),
+  vardiffMinDifficulty: flag(
+    'vardiff.minDifficulty',
+    'VARDIFF_MIN_DIFFICULTY',
+    '0.0001',
+    positiveNumber,
+    "lowest difficulty given to a miner (never above the pool's)",
+  ),
+  metricsSpeedWindow: flag(
+    'metrics.speedWindow',
+    'METRICS_SPEED_WINDOW',
+    '5m',
+    parseDuration,
+    'window of the speed gauges (proxy_worker_speed, proxy_user_speed, proxy_rig_speed)',
   ),
 } as const;
 

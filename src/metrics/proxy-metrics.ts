@@ -29,6 +29,10 @@ export const METRIC = {
   rigDifficultyOneShares: 'proxy_rig_difficulty_one_shares_total',
   rigSpeed: 'proxy_rig_speed',
   blocksFound: 'proxy_blocks_found_total',
+  workerValid: 'proxy_worker_valid_shares_total',
+  workerOneValid: 'proxy_worker_valid_difficulty_one_shares_total',
+  channelSessions: 'proxy_channel_sessions',
+  channelDifficulty: 'proxy_channel_difficulty',
 } as const;
 
 export const METRIC_PROVIDERS = [
@@ -56,7 +60,11 @@ export const METRIC_PROVIDERS = [
     help: 'Worker speed in hashes per second (5-minute window, refreshed every minute).',
     labelNames: WORKER,
   }),
-  makeGaugeProvider({ name: METRIC.workerDifficulty, help: 'The difficulty set by the pool for the worker.', labelNames: WORKER }),
+  makeGaugeProvider({
+    name: METRIC.workerDifficulty,
+    help: "The worker's own difficulty (at most the pool's; see proxy_channel_difficulty).",
+    labelNames: WORKER,
+  }),
   makeCounterProvider({
     name: METRIC.shares,
     help: 'Shares answered, by result (accepted or rejected).',
@@ -114,5 +122,25 @@ export const METRIC_PROVIDERS = [
     name: METRIC.blocksFound,
     help: 'Shares that met the block target of their job.',
     labelNames: ['proxy', 'user', 'hash', 'pool'],
+  }),
+  makeCounterProvider({
+    name: METRIC.workerValid,
+    help: "Shares of the worker valid at its own difficulty (checked by the proxy), whether or not they met the pool's.",
+    labelNames: WORKER,
+  }),
+  makeCounterProvider({
+    name: METRIC.workerOneValid,
+    help: 'Difficulty-1 shares of the worker valid at its own difficulty: what its speed is computed from.',
+    labelNames: WORKER,
+  }),
+  makeGaugeProvider({
+    name: METRIC.channelSessions,
+    help: 'Miner sessions on each pool connection (channel) of an account.',
+    labelNames: ['proxy', 'pool', 'channel'],
+  }),
+  makeGaugeProvider({
+    name: METRIC.channelDifficulty,
+    help: "The pool's difficulty on each channel: shares meeting it are forwarded.",
+    labelNames: ['proxy', 'pool', 'channel'],
   }),
 ];

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
-import { StratumError, StratumErrorCode } from './protocol/errors.js';
-import { decodeAuthorize, decodeConfigure, decodeSubscribe, decodeSuggestDifficulty } from './protocol/miner-messages.js';
+import { StratumError, StratumErrorCode } from '../protocol/errors.js';
+import { decodeAuthorize, decodeConfigure, decodeSubscribe, decodeSuggestDifficulty } from '../protocol/miner-messages.js';
 import { MinerSessions } from './session/miner-sessions.service.js';
 import { StratumContext } from './transport/stratum.context.js';
 import { STRATUM } from './transport/stratum-server.js';

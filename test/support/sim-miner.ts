@@ -1,9 +1,9 @@
 // A simulated miner for e2e tests: speaks Stratum to the proxy and really hashes (sha256d) at the tiny
 // difficulty the simulated pool sets, so only shares built with the right extranonce and byte order pass.
 import { connect, Socket } from 'node:net';
-import { difficultyToTarget } from '../../src/stratum/protocol/difficulty.js';
-import { LineSplitter } from '../../src/stratum/protocol/line-splitter.js';
-import { buildHeader, hashMeetsTarget, rolledVersion, targetBytes } from '../../src/stratum/protocol/share-hash.js';
+import { difficultyToTarget } from '../../src/protocol/difficulty.js';
+import { LineSplitter } from '../../src/protocol/line-splitter.js';
+import { buildHeader, hashMeetsTarget, rolledVersion, targetBytes } from '../../src/protocol/share-hash.js';
 import { DIVIDER, powHash, SimAlgorithm } from './pow.js';
 
 export interface MinerJob {

@@ -2,9 +2,9 @@
 // every share with real sha256d against them and its difficulty, so a broken translation fails a test.
 import { randomBytes } from 'node:crypto';
 import { createServer, Server, Socket } from 'node:net';
-import { difficultyToTarget } from '../../src/stratum/protocol/difficulty.js';
-import { LineSplitter } from '../../src/stratum/protocol/line-splitter.js';
-import { buildHeader, hashValue } from '../../src/stratum/protocol/share-hash.js';
+import { difficultyToTarget } from '../../src/protocol/difficulty.js';
+import { LineSplitter } from '../../src/protocol/line-splitter.js';
+import { buildHeader, hashValue } from '../../src/protocol/share-hash.js';
 import { DIVIDER, powHash, SimAlgorithm } from './pow.js';
 
 export interface SimPoolOptions {

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { difficultyToTarget } from '../../stratum/protocol/difficulty.js';
-import { hashMeetsTarget, targetBytes } from '../../stratum/protocol/share-hash.js';
+import { difficultyToTarget } from '../../protocol/difficulty.js';
+import { hashMeetsTarget, targetBytes } from '../../protocol/share-hash.js';
 import { AlgorithmsService } from '../algorithms.service.js';
 import { PoolsService } from '../pools.service.js';
 import { SHARE_HASHERS } from './share-hashers.js';

@@ -1,4 +1,4 @@
-import { sha256d } from '../../stratum/protocol/share-hash.js';
+import { sha256d } from '../../protocol/share-hash.js';
 import type { ShareHasher } from './share-hasher.js';
 
 /** Bitcoin's double SHA-256 (node:crypto; about a microsecond, so it runs inline). */

@@ -1,17 +1,19 @@
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../../config/app-config.js';
 import type { RejectReason, ShareOutcome } from '../../accounting/accounting.service.js';
-import type { PoolConnection, PoolConnectionListener } from '../../pools/upstream/pool-connection.js';
+import type { Channel, ChannelJob, ChannelMember } from '../../upstream/channel.js';
 import type { User } from '../../users/user.entity.js';
-import { classifyPoolReject, StratumError, StratumErrorCode } from '../protocol/errors.js';
-import { ExtranonceTranslation, fitsPool, minerNotifyLine, poolExtranonce2, translation } from '../protocol/extranonce.js';
-import { difficultyToTarget, nbitsToTarget } from '../protocol/difficulty.js';
-import { encodeNotification, RpcId } from '../protocol/json-rpc.js';
-import { buildHeader, hashMeetsTarget, targetBytes } from '../protocol/share-hash.js';
+import { classifyPoolReject, StratumError, StratumErrorCode } from '../../protocol/errors.js';
+import { fitsPool, poolExtranonce2 } from '../../protocol/extranonce.js';
+import { difficultyToTarget, nbitsToTarget } from '../../protocol/difficulty.js';
+import { encodeNotification, RpcId } from '../../protocol/json-rpc.js';
+import { buildHeader, hashMeetsTarget, targetBytes } from '../../protocol/share-hash.js';
 import { SHARE_HASHERS, UNKNOWN_ALGORITHM } from '../../pools/algorithms/share-hashers.js';
-import { AuthorizeRequest, ConfigureRequest, decodeSubmit, decodeVersionMask, maskHex } from '../protocol/miner-messages.js';
-import type { PoolExtranonce, PoolJob } from '../protocol/pool-messages.js';
+import type { ShareHasher } from '../../pools/algorithms/share-hasher.js';
+import { AuthorizeRequest, ConfigureRequest, decodeSubmit, decodeVersionMask, maskHex } from '../../protocol/miner-messages.js';
+import type { PoolExtranonce } from '../../protocol/pool-messages.js';
 import type { CloseReason, StratumConnection } from '../transport/stratum-connection.js';
+import { Vardiff } from './vardiff.js';
 
 export type SessionState = 'connected' | 'subscribed' | 'authorized' | 'lingering' | 'closed';
 
@@ -19,47 +21,43 @@ export type SessionState = 'connected' | 'subscribed' | 'authorized' | 'lingerin
 export interface SessionHost {
   readonly config: AppConfig;
   resolveUser(name: string): Promise<User | null>;
-  connectPool(session: MinerSession, user: User, versionRollingMask: number | null, listener: PoolConnectionListener): PoolConnection;
-  releasePool(connection: PoolConnection): void;
+  /** Seats the session on a channel of the user's pool account. */
+  attachChannel(session: MinerSession, user: User): Channel;
+  detachChannel(session: MinerSession, channel: Channel): void;
   /** The session ended for good (closed, linger expired, pool gave up). */
   sessionEnded(session: MinerSession): void;
   /** Accounting: the worker is authorized on its (current) connection, or left it. */
   workerConnected(session: MinerSession): void;
   workerDisconnected(session: MinerSession): void;
   workerDifficulty(session: MinerSession, difficulty: number): void;
+  /** A share valid at the miner's own difficulty (validated sessions only). */
+  shareValid(session: MinerSession, difficulty: number): void;
   shareForwarded(session: MinerSession, difficulty: number): void;
   shareAnswered(session: MinerSession, difficulty: number, outcome: ShareOutcome, roundTripSeconds?: number): void;
-  /** Accounting: the session's pool connection came up, went down, or failed to connect. */
-  poolStatus(session: MinerSession, status: 'up' | 'down' | 'failed' | 'refused'): void;
-  poolProtocolError(session: MinerSession, kind: string): void;
   /** A share met its job's block target. */
   blockFound(session: MinerSession, hash: Buffer): void;
   /** An accepted share of a pool whose algorithm is not known yet: evidence for detection. */
   detectAlgorithm(session: MinerSession, header: Buffer, difficulty: number): void;
 }
 
-/** A job as this session's miner received it, with the translation in force when it was sent. */
-export interface TrackedJob {
-  readonly job: PoolJob;
-  readonly translation: ExtranonceTranslation;
-  /** The pool difficulty that applies to shares of this job (difficulty changes apply from the next job). */
-  readonly difficulty: number | null;
-  /** Shares already submitted for this job (extranonce2, ntime, nonce, version bits), for duplicates; made on the first share. */
-  seen: Set<string> | null;
+/** A difficulty the miner was told, and the first channel job it applies to (set_difficulty applies from the next notify). */
+interface DifficultyStep {
+  readonly fromSeq: number;
+  readonly difficulty: number;
 }
 
-/** Job ids replaced by clean jobs, remembered to tell "stale" from "never existed". */
-const MAX_STALE_JOB_IDS = 64;
-
-/** Jobs kept per session for late submits; older ones are answered as stale. */
-const MAX_TRACKED_JOBS = 32;
+/** Difficulty steps kept: shares of jobs older than these are long stale. */
+const MAX_DIFFICULTY_STEPS = 4;
+/** Shares remembered per job for duplicates (the pool catches older duplicates). */
+const MAX_SHARES_PER_JOB = 4096;
 
 /**
- * One miner: its Stratum state machine, its extranonce slot (prefix P, extranonce2 size m), its pool
- * connection and the jobs it may submit to. Outlives its TCP connection for the linger time, so a miner
- * that reconnects with its session id resumes with the same P, pool connection, difficulty and job.
+ * One miner: its Stratum state machine, its extranonce slot (prefix P, extranonce2 size m), its own
+ * difficulty, and the channel (pool connection of its account) it sits on. Outlives its TCP connection for
+ * the linger time, so a miner that reconnects with its session id resumes with the same P, channel,
+ * difficulty and job.
  */
-export class MinerSession {
+export class MinerSession implements ChannelMember {
   private readonly logger = new Logger(MinerSession.name);
   state: SessionState = 'connected';
   connection: StratumConnection | null;
@@ -72,24 +70,20 @@ export class MinerSession {
   private announcedVersionMask: number | null = null;
   extranonceSubscribed = false;
   suggestedDifficulty: number | null = null;
-  pool: PoolConnection | null = null;
-  /** Current pool difficulty as last sent to the miner. */
+  channel: Channel | null = null;
+  /** The difficulty the miner was last told (its own: at most the pool's). */
   difficulty: number | null = null;
-  private translation: ExtranonceTranslation | null = null;
-  private readonly jobs = new Map<string, TrackedJob>();
-  private readonly staleJobIds = new Set<string>();
+  private steps: DifficultyStep[] = [];
+  private vardiff: Vardiff | null = null;
   private cachedTarget: { difficulty: number; bytes: Buffer } | null = null;
-  private lastJob: PoolJob | null = null;
   private forceCleanNext = true;
   private lingerTimer: NodeJS.Timeout | null = null;
-  private poolReady: ((ready: boolean) => void) | null = null;
-  /** Whether accounting counts this session's pool connection as up. */
-  private poolCountedUp = false;
+  private channelWaiter: ((ready: boolean) => void) | null = null;
   connectedSince = Date.now();
 
   constructor(
     readonly id: string,
-    /** The proxy's own extranonce1 for this miner (hex). */
+    /** The proxy's own extranonce1 for this miner (hex), unique on its channel. */
     readonly prefix: string,
     connection: StratumConnection,
     private readonly host: SessionHost,
@@ -107,6 +101,20 @@ export class MinerSession {
     return this.prefix.length / 2;
   }
 
+  /** The proxy checks this session's shares itself: a known algorithm and --shares.validate. */
+  get validated(): boolean {
+    return this.hasher !== undefined;
+  }
+
+  private get hasher(): ShareHasher | undefined {
+    return this.host.config.shares.validate && this.user ? SHARE_HASHERS.get(this.user.pool.algorithm.name) : undefined;
+  }
+
+  /** The miner gets a difficulty of its own (below the pool's) only where the proxy validates its shares. */
+  private get ownDifficulty(): boolean {
+    return this.validated && this.host.config.vardiff.shareIntervalMs > 0;
+  }
+
   /** `mining.subscribe` result: subscriptions keyed by the session id, P and m. */
   subscribeResult(): unknown[] {
     if (this.state === 'connected') this.state = 'subscribed';
@@ -120,14 +128,14 @@ export class MinerSession {
     ];
   }
 
-  /** BIP310: answered at once; the pool is asked for the same mask when it connects. */
+  /** BIP310: answered at once; the channel asks the pool for the proxy's mask when it connects. */
   configure(request: ConfigureRequest): Record<string, unknown> {
     const result: Record<string, unknown> = {};
     for (const extension of request.extensions) {
       switch (extension) {
         case 'version-rolling': {
           const mask = (decodeVersionMask(request.parameters['version-rolling.mask']) & this.host.config.stratum.versionMask) >>> 0;
-          const poolMask = this.pool?.versionMask ?? null;
+          const poolMask = this.channel?.versionMask ?? null;
           this.versionMask = poolMask === null ? mask : (mask & poolMask) >>> 0;
           this.announcedVersionMask = this.versionMask;
           result['version-rolling'] = true;
@@ -139,7 +147,7 @@ export class MinerSession {
           result['subscribe-extranonce'] = true;
           break;
         case 'minimum-difficulty':
-          // The pool sets the difficulty; the proxy cannot promise a floor.
+          // The pool's difficulty caps the miner's: the proxy cannot promise a floor.
           result['minimum-difficulty'] = false;
           break;
         case 'info':
@@ -162,48 +170,57 @@ export class MinerSession {
       connection.replyResult(requestId, false);
       return;
     }
-    if (this.user?.name === user.name && this.pool && !this.pool.isClosed) {
+    if (this.user?.name === user.name && this.channel && !this.channel.closed) {
       // Same name again (typically after a resume): nothing moves, the miner gets its work again.
       this.rig = request.rig;
       this.state = 'authorized';
       this.host.workerConnected(this);
       connection.replyResult(requestId, true);
-      this.sendWork(true);
+      this.sendWork();
       return;
     }
-    if (this.pool) {
+    if (this.channel) {
       this.logger.log(`${this.label}: moving to user ${user.name} (pool ${user.pool.address})`);
-      this.dropPool();
+      this.leaveChannel();
     }
     this.user = user;
     this.rig = request.rig;
-    this.translation = null;
-    this.retireJobs();
-    this.lastJob = null;
     this.difficulty = null;
-    const ready = new Promise<boolean>((resolve) => (this.poolReady = resolve));
-    this.pool = this.host.connectPool(this, user, this.versionMask, this.poolListener());
-    if (this.suggestedDifficulty !== null) this.pool.suggestDifficulty(this.suggestedDifficulty);
-    // Wait for the pool's verdict on the account, but not past the connect timeout: an unreachable pool
-    // is retried in the background and the miner is disconnected if it gives up.
-    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(true), this.host.config.upstream.connectTimeoutMs).unref());
-    const accepted = await Promise.race([ready, timeout]);
-    this.poolReady = null;
-    if (this.connection !== connection || !connection.isOpen) return;
+    this.steps = [];
+    this.vardiff = null;
+    this.forceCleanNext = true;
+    const channel = this.host.attachChannel(this, user);
+    this.channel = channel;
+    if (this.suggestedDifficulty !== null) channel.suggestDifficulty(this.suggestedDifficulty);
+    let accepted = true;
+    if (channel.isReady) {
+      this.fitChannel(channel);
+    } else {
+      // Wait for the pool's verdict on the account, but not past the connect timeout: an unreachable pool
+      // is retried in the background and the miner is disconnected if it gives up.
+      const ready = new Promise<boolean>((resolve) => (this.channelWaiter = resolve));
+      const timeout = new Promise<boolean>((resolve) =>
+        setTimeout(() => resolve(true), this.host.config.upstream.connectTimeoutMs).unref(),
+      );
+      accepted = await Promise.race([ready, timeout]);
+      this.channelWaiter = null;
+    }
+    if (this.connection !== connection || !connection.isOpen || this.state === 'closed') return;
     if (!accepted) {
       connection.replyResult(requestId, false);
       return;
     }
     this.state = 'authorized';
-    this.logger.log(`${this.label}: authorized for pool ${user.pool.address}`);
+    this.logger.log(`${this.label}: authorized for pool ${user.pool.address} on channel ${channel.id}`);
     this.host.workerConnected(this);
     connection.replyResult(requestId, true);
-    this.sendWork(true);
+    this.sendWork();
   }
 
   /**
-   * Checks a share locally (fields, job, version bits; with --shares.validate also duplicates and the
-   * hash against the target), forwards it, and answers the miner when the pool's verdict comes.
+   * Checks a share (fields, job, version bits; with a validated algorithm also the hash at the miner's own
+   * difficulty and duplicates), forwards it when it meets the pool's difficulty, and answers the miner: at
+   * once when its difficulty is its own, else with the pool's verdict.
    */
   async submit(requestId: RpcId, params: unknown): Promise<StratumError | undefined> {
     if (this.state === 'subscribed' || this.state === 'connected')
@@ -229,25 +246,26 @@ export class MinerSession {
       if ((bits & ~this.versionMask) >>> 0 !== 0)
         return rejectLocally('version_mask', new StratumError(StratumErrorCode.Other, 'version bits outside the negotiated mask'));
     }
-    const tracked = this.jobs.get(share.jobId);
-    if (!tracked) {
-      const stale = this.staleJobIds.has(share.jobId);
+    const channel = this.channel;
+    const job = channel?.job(share.jobId);
+    // A job issued under a pool extranonce this miner's extranonce2 no longer fits is as good as gone.
+    const translation = job?.translationFor(this.extranonce2Size);
+    if (!channel || !job || !translation) {
+      const stale = !!job || !!channel?.isStale(share.jobId);
       return rejectLocally(
         stale ? 'stale' : 'unknown_job',
         new StratumError(StratumErrorCode.JobNotFound, stale ? 'stale job' : 'job not found (stale)'),
       );
     }
-    // A share counts the difficulty its job was issued under (1 when the pool never set one).
-    const difficulty = tracked.difficulty ?? 1;
-    const upstreamExtranonce2 = poolExtranonce2(this.prefix, share.extranonce2, tracked.translation);
+    const poolDifficulty = job.poolDifficulty ?? 1;
+    const upstreamExtranonce2 = poolExtranonce2(this.prefix, share.extranonce2, translation);
     const algorithm = this.user!.pool.algorithm;
-    const validate = this.host.config.shares.validate;
+    const hasher = this.hasher;
     const unknownAlgorithm = algorithm.name === UNKNOWN_ALGORITHM;
-    const hasher = validate ? SHARE_HASHERS.get(algorithm.name) : undefined;
     let header: Buffer | null = null;
     if (hasher || unknownAlgorithm) {
-      header = buildHeader(tracked.job, {
-        extranonce1: tracked.translation.poolExtranonce1,
+      header = buildHeader(job.job, {
+        extranonce1: translation.poolExtranonce1,
         extranonce2: upstreamExtranonce2,
         ntime: share.ntime,
         nonce: share.nonce,
@@ -255,46 +273,57 @@ export class MinerSession {
         versionMask: share.versionBits === undefined ? undefined : (this.versionMask ?? undefined),
       });
     }
-    if (validate) {
-      const key = `${share.extranonce2}:${share.ntime}:${share.nonce}:${share.versionBits ?? ''}`;
-      const seen = (tracked.seen ??= new Set());
-      if (seen.has(key))
-        return rejectLocally('local_duplicate', new StratumError(StratumErrorCode.DuplicateShare, 'duplicate share'), difficulty);
-      seen.add(key);
-    }
+    const key = `${this.prefix}:${share.extranonce2}:${share.ntime}:${share.nonce}:${share.versionBits ?? ''}`;
+    // The difficulty the share is credited with: the miner's for its job (the pool's when not validated).
+    let difficulty = poolDifficulty;
+    let meetsPool = true;
     if (hasher && header) {
       const hash = await hasher.hash(header);
-      // Low only if it misses both the job's difficulty and the current one (miners switch at the next job).
-      const easiest = Math.min(difficulty, this.difficulty ?? difficulty);
-      if (!hashMeetsTarget(hash, this.shareTarget(easiest / algorithm.divider))) {
+      if (this.channel !== channel) return rejectLocally('stale', new StratumError(StratumErrorCode.JobNotFound, 'stale job'));
+      const jobDifficulty = this.difficultyFor(job);
+      // A miner may switch difficulty a job early or late: the share meets the job's, or else the current one.
+      const current = this.difficulty ?? jobDifficulty;
+      if (hashMeetsTarget(hash, this.shareTarget(jobDifficulty / algorithm.divider))) difficulty = jobDifficulty;
+      else if (current < jobDifficulty && hashMeetsTarget(hash, this.shareTarget(current / algorithm.divider))) difficulty = current;
+      else
         return rejectLocally(
           'local_low_difficulty',
           new StratumError(StratumErrorCode.LowDifficultyShare, 'low difficulty share'),
-          difficulty,
+          jobDifficulty,
         );
-      }
-      if (hashMeetsTarget(hash, targetBytes(nbitsToTarget(tracked.job.nbits)))) this.host.blockFound(this, hash);
+      // Remembered only once it passed the hash check, so junk cannot fill the duplicate set.
+      if (!job.remember(key, MAX_SHARES_PER_JOB))
+        return rejectLocally('local_duplicate', new StratumError(StratumErrorCode.DuplicateShare, 'duplicate share'), difficulty);
+      this.host.shareValid(this, difficulty);
+      this.retarget(this.vardiff?.onShare(Date.now(), this.difficultyCap()) ?? null);
+      if (hashMeetsTarget(hash, targetBytes(nbitsToTarget(job.job.nbits)))) this.host.blockFound(this, hash);
+      meetsPool =
+        difficulty >= poolDifficulty || hashMeetsTarget(hash, targetBytes(difficultyToTarget(poolDifficulty / algorithm.divider)));
+    } else if (this.host.config.shares.validate && !job.remember(key, MAX_SHARES_PER_JOB)) {
+      return rejectLocally('local_duplicate', new StratumError(StratumErrorCode.DuplicateShare, 'duplicate share'), difficulty);
     }
-    const pool = this.pool;
-    if (!pool || !pool.isReady)
-      return rejectLocally('pool_down', new StratumError(StratumErrorCode.Other, 'pool connection is down'), difficulty);
     const connection = this.connection;
+    // Below its own difficulty the pool is not involved: the miner's share was good, and it hears so now.
+    const answerNow = difficulty < poolDifficulty;
+    if (!meetsPool) {
+      if (requestId !== null) connection?.replyResult(requestId, true);
+      return undefined;
+    }
+    if (!channel.isReady)
+      return rejectLocally('pool_down', new StratumError(StratumErrorCode.Other, 'pool connection is down'), difficulty);
     const sentAt = performance.now();
-    this.host.shareForwarded(this, difficulty);
-    void pool.submit(tracked.job.jobId, upstreamExtranonce2, share.ntime, share.nonce, share.versionBits).then((verdict) => {
+    this.host.shareForwarded(this, poolDifficulty);
+    if (answerNow && requestId !== null) connection?.replyResult(requestId, true);
+    void channel.submit(job.job.jobId, upstreamExtranonce2, share.ntime, share.nonce, share.versionBits).then((verdict) => {
       const roundTrip = (performance.now() - sentAt) / 1000;
       if (verdict.accepted) {
-        this.host.shareAnswered(this, difficulty, { accepted: true }, roundTrip);
-        if (unknownAlgorithm && header) this.host.detectAlgorithm(this, header, difficulty);
+        this.host.shareAnswered(this, poolDifficulty, { accepted: true }, roundTrip);
+        if (unknownAlgorithm && header) this.host.detectAlgorithm(this, header, poolDifficulty);
       } else {
-        this.host.shareAnswered(
-          this,
-          difficulty,
-          { accepted: false, reason: verdict.timedOut ? 'timeout' : classifyPoolReject(verdict.error) },
-          roundTrip,
-        );
+        const reason = verdict.timedOut ? 'timeout' : classifyPoolReject(verdict.error);
+        this.host.shareAnswered(this, poolDifficulty, { accepted: false, reason }, roundTrip);
       }
-      if (!connection?.isOpen || requestId === null) return;
+      if (answerNow || !connection?.isOpen || requestId === null) return;
       if (verdict.accepted) connection.replyResult(requestId, true);
       else connection.replyError(requestId, verdict.error.toTuple());
     });
@@ -309,9 +338,25 @@ export class MinerSession {
     return this.cachedTarget.bytes;
   }
 
+  /** The difficulty the miner was told for a job: the last step sent before it. */
+  private difficultyFor(job: ChannelJob): number {
+    let difficulty = this.steps[0]?.difficulty ?? job.poolDifficulty ?? 1;
+    for (const step of this.steps) if (step.fromSeq <= job.seq) difficulty = step.difficulty;
+    return difficulty;
+  }
+
   suggestDifficulty(difficulty: number): void {
     this.suggestedDifficulty = difficulty;
-    this.pool?.suggestDifficulty(difficulty);
+    this.channel?.suggestDifficulty(difficulty);
+    if (!this.vardiff || this.state !== 'authorized') return;
+    // Honoured within the bounds (the floor and the pool's difficulty); retargeting goes on from there.
+    this.vardiff.reset(this.vardiff.clamp(difficulty, this.difficultyCap()), Date.now());
+    this.retarget(this.vardiff.difficulty);
+  }
+
+  /** Called now and then by the registry: a miner too slow for its difficulty gets an easier one. */
+  tick(now: number): void {
+    if (this.vardiff && this.state === 'authorized') this.retarget(this.vardiff.onTick(now, this.difficultyCap()));
   }
 
   /** A reconnecting miner takes its session back, with what its new connection negotiated before subscribe. */
@@ -327,7 +372,7 @@ export class MinerSession {
     this.forceCleanNext = true;
     this.extranonceSubscribed = negotiated.extranonceSubscribed;
     if (negotiated.versionMask !== null) {
-      const poolMask = this.pool?.versionMask ?? null;
+      const poolMask = this.channel?.versionMask ?? null;
       this.versionMask = poolMask === null ? negotiated.versionMask : (negotiated.versionMask & poolMask) >>> 0;
     }
     this.announcedVersionMask = negotiated.announcedVersionMask;
@@ -351,114 +396,117 @@ export class MinerSession {
     }, this.host.config.stratum.sessionLingerMs);
   }
 
-  /** Ends the session for good: closes the miner's connection and the pool connection. */
+  /** Ends the session for good: closes the miner's connection and leaves the channel. */
   end(reason?: CloseReason): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.lingerTimer = null;
-    this.dropPool();
+    this.channelWaiter?.(false);
+    this.leaveChannel();
     const connection = this.connection;
     this.connection = null;
     if (connection && reason) connection.close(reason);
     this.host.sessionEnded(this);
   }
 
-  /** Forgets every current job; late shares for them are answered as stale. */
-  private retireJobs(): void {
-    for (const id of this.jobs.keys()) {
-      this.staleJobIds.add(id);
-      if (this.staleJobIds.size > MAX_STALE_JOB_IDS) this.staleJobIds.delete(this.staleJobIds.values().next().value as string);
-    }
-    this.jobs.clear();
+  private leaveChannel(): void {
+    if (this.channel) this.host.detachChannel(this, this.channel);
+    this.channel = null;
   }
 
-  private track(job: PoolJob): TrackedJob {
-    const tracked: TrackedJob = { job, translation: this.translation!, difficulty: this.difficulty, seen: null };
-    this.staleJobIds.delete(job.jobId);
-    this.jobs.set(job.jobId, tracked);
-    if (this.jobs.size > MAX_TRACKED_JOBS) this.jobs.delete(this.jobs.keys().next().value as string);
-    return tracked;
-  }
+  // ---- ChannelMember: what the channel (pool connection) tells the session ----
 
-  private dropPool(): void {
-    if (this.pool) this.host.releasePool(this.pool);
-    this.pool = null;
-    this.markPoolDown();
-  }
-
-  private markPoolDown(): void {
-    if (!this.poolCountedUp) return;
-    this.poolCountedUp = false;
-    this.host.poolStatus(this, 'down');
-  }
-
-  private poolListener(): PoolConnectionListener {
-    return {
-      onReady: (extranonce, versionMask) => {
-        this.poolCountedUp = true;
-        this.host.poolStatus(this, 'up');
-        this.applyPoolExtranonce(extranonce);
-        this.applyPoolVersionMask(versionMask);
-        if (this.poolReady) {
-          this.poolReady(true); // the first connect: authorize sends the work
-        } else if (this.pool?.lastJob) {
-          // A reconnect: the pool's first job (sent before its authorize answer) goes out clean.
-          this.acceptJob(this.pool.lastJob);
-        }
-      },
-      onAuthorizeFailed: (reason) => {
-        this.pool = null;
-        this.host.poolStatus(this, 'refused');
-        if (this.poolReady) {
-          this.poolReady(false);
-          return;
-        }
-        this.logger.warn(`${this.label}: pool refused the account after authorize (${reason}): disconnecting the miner`);
-        this.end('pool-refused');
-      },
-      onJob: (job) => this.acceptJob(job),
-      onDifficulty: (difficulty) => {
-        this.difficulty = difficulty;
-        if (this.state !== 'authorized') return;
-        this.host.workerDifficulty(this, difficulty);
-        this.connection?.write(encodeNotification('mining.set_difficulty', [difficulty]));
-      },
-      onExtranonce: (extranonce) => this.applyPoolExtranonce(extranonce),
-      onVersionMask: (mask) => this.applyPoolVersionMask(mask),
-      onDown: (_reason, wasReady) => {
-        if (wasReady) this.markPoolDown();
-        else this.host.poolStatus(this, 'failed');
-        // Jobs of a lost connection can never be accepted again.
-        this.retireJobs();
-        this.forceCleanNext = true;
-      },
-      onProtocolError: (kind) => this.host.poolProtocolError(this, kind),
-      onGiveUp: () => {
-        this.pool = null;
-        this.markPoolDown();
-        this.poolReady?.(true);
-        this.end('pool-unreachable');
-      },
-    };
-  }
-
-  /** A new pool extranonce (connect, reconnect or set_extranonce): only the rewriting changes. */
-  private applyPoolExtranonce(extranonce: PoolExtranonce): void {
-    this.retireJobs();
+  channelReady(channel: Channel): void {
+    if (channel !== this.channel) return;
     this.forceCleanNext = true;
-    const n = extranonce.extranonce2Size;
-    if (fitsPool(n, this.prefixBytes, this.extranonce2Size)) {
-      this.translation = translation(extranonce.extranonce1, n, this.prefixBytes, this.extranonce2Size);
-      return;
+    this.fitChannel(channel);
+    this.channelWaiter?.(true);
+  }
+
+  channelJob(job: ChannelJob, channel: Channel): void {
+    if (channel !== this.channel || this.state !== 'authorized' || !this.connection) return;
+    // A pool difficulty that arrived before the job caps the miner's from this job on.
+    this.retarget(this.targetDifficulty());
+    this.sendJob(job, job.job.cleanJobs || this.forceCleanNext);
+  }
+
+  channelDifficulty(_difficulty: number, channel: Channel): void {
+    if (channel !== this.channel || this.state !== 'authorized') return;
+    this.retarget(this.targetDifficulty());
+  }
+
+  channelVersionMask(mask: number, channel: Channel): void {
+    if (channel === this.channel) this.applyPoolVersionMask(mask);
+  }
+
+  channelDown(_wasReady: boolean, channel: Channel): void {
+    if (channel === this.channel) this.forceCleanNext = true;
+  }
+
+  channelClosed(reason: 'refused' | 'unreachable', detail: string, channel: Channel): void {
+    if (channel !== this.channel) return;
+    this.channel = null;
+    if (this.channelWaiter) {
+      // Still authorizing: a refusal is the answer; an unreachable pool ends the session below.
+      this.channelWaiter(reason !== 'refused');
+      if (reason === 'refused') return;
     }
+    this.logger.warn(`${this.label}: ${reason === 'refused' ? 'pool refused the account' : detail}: disconnecting the miner`);
+    this.end(reason === 'refused' ? 'pool-refused' : 'pool-unreachable');
+  }
+
+  // ---- difficulty ----
+
+  /** The pool's difficulty on the channel (1 until it sets one): the miner's is never above it. */
+  private difficultyCap(): number {
+    return this.channel?.difficulty ?? 1;
+  }
+
+  /** The difficulty the miner should have now: its own (vardiff) under the pool's cap, or the pool's. */
+  private targetDifficulty(): number | null {
+    const cap = this.channel?.difficulty ?? null;
+    if (!this.ownDifficulty) return cap;
+    const bound = cap ?? 1;
+    if (!this.vardiff) {
+      const vardiff = new Vardiff(this.host.config.vardiff, 0, Date.now());
+      vardiff.reset(vardiff.clamp(this.suggestedDifficulty ?? bound, bound), Date.now());
+      this.vardiff = vardiff;
+    } else if (this.vardiff.difficulty > bound) {
+      this.vardiff.reset(bound, Date.now());
+    }
+    return this.vardiff.difficulty;
+  }
+
+  /** Tells the miner a new difficulty (it applies from the next job it gets). */
+  private retarget(difficulty: number | null): void {
+    if (difficulty === null || difficulty === this.difficulty) return;
+    const fromSeq = (this.channel?.current?.seq ?? 0) + 1;
+    this.setDifficulty(difficulty, fromSeq);
+  }
+
+  private setDifficulty(difficulty: number, fromSeq: number): void {
+    this.difficulty = difficulty;
+    this.steps.push({ fromSeq, difficulty });
+    if (this.steps.length > MAX_DIFFICULTY_STEPS) this.steps.shift();
+    this.host.workerDifficulty(this, difficulty);
+    this.connection?.write(encodeNotification('mining.set_difficulty', [difficulty]));
+  }
+
+  // ---- extranonce and version mask ----
+
+  /** Fits the miner's extranonce2 inside the channel's pool extranonce2; tells or recycles the miner if it must shrink. */
+  private fitChannel(channel: Channel): void {
+    const extranonce = channel.extranonce;
+    if (!extranonce) return;
+    const n = extranonce.extranonce2Size;
+    if (fitsPool(n, this.prefixBytes, this.extranonce2Size)) return;
     const fitted = n - this.prefixBytes;
     if (fitted < 1) {
       this.logger.warn(`${this.label}: pool extranonce2 size ${n} leaves no room for the proxy's prefix: disconnecting`);
       this.end('pool-refused');
       return;
     }
-    this.translation = translation(extranonce.extranonce1, n, this.prefixBytes, fitted);
     const told = this.extranonce2Size;
     this.extranonce2Size = fitted;
     if (!this.connection) return; // lingering: the resumed subscribe answers with the size that fits
@@ -467,11 +515,20 @@ export class MinerSession {
         `${this.label}: pool extranonce2 size ${n} is too small for ${told}: sending mining.set_extranonce with size ${fitted}`,
       );
       this.connection.write(encodeNotification('mining.set_extranonce', [this.prefix, fitted]));
+      this.forceCleanNext = true;
       return;
     }
     // The miner cannot be told: it reconnects with its session id and gets sizes that fit.
     this.logger.log(`${this.label}: pool extranonce2 size ${n} is too small for ${told}: closing so the miner resumes with size ${fitted}`);
     this.connection.close('reconnect-required');
+  }
+
+  /** On resume, a pool whose extranonce2 is too small for m gives the miner the size that fits. */
+  private fitExtranonce2Size(): void {
+    const extranonce: PoolExtranonce | null = this.channel?.extranonce ?? null;
+    if (!extranonce) return;
+    const fitted = Math.min(this.host.config.stratum.extranonce2Size, extranonce.extranonce2Size - this.prefixBytes);
+    if (fitted >= 1) this.extranonce2Size = fitted;
   }
 
   private applyPoolVersionMask(poolMask: number | null): void {
@@ -490,47 +547,25 @@ export class MinerSession {
     this.connection.write(encodeNotification('mining.set_version_mask', [maskHex(this.versionMask)]));
   }
 
-  /** On resume, a pool whose extranonce2 is too small for m gives the miner the size that fits. */
-  private fitExtranonce2Size(): void {
-    const extranonce = this.pool?.extranonce;
-    if (!extranonce) return;
-    const fitted = Math.min(this.host.config.stratum.extranonce2Size, extranonce.extranonce2Size - this.prefixBytes);
-    if (fitted >= 1 && fitted !== this.extranonce2Size) {
-      this.extranonce2Size = fitted;
-      this.translation = translation(extranonce.extranonce1, extranonce.extranonce2Size, this.prefixBytes, fitted);
-      this.retireJobs();
-    }
-  }
+  // ---- work ----
 
-  private acceptJob(job: PoolJob): void {
-    if (!this.translation) return;
-    const clean = job.cleanJobs || this.forceCleanNext;
-    if (clean) this.retireJobs();
-    this.track(job);
-    this.lastJob = job;
-    if (this.state !== 'authorized' || !this.connection) return;
+  private sendJob(job: ChannelJob, clean: boolean): void {
+    const line = job.notifyLine(this.extranonce2Size, clean);
+    if (!line || !this.connection) return;
     this.forceCleanNext = false;
-    this.connection.write(minerNotifyLine(job, this.translation, clean));
+    this.connection.write(line);
   }
 
-  /** Sends the current difficulty and the last job (clean) after authorize or resume. */
-  private sendWork(clean: boolean): void {
-    const connection = this.connection;
-    if (!connection) return;
+  /** Sends the difficulty and the channel's current job (clean) after authorize or resume. */
+  private sendWork(): void {
+    if (!this.connection) return;
+    this.applyPoolVersionMask(this.channel?.versionMask ?? null);
     this.announceVersionMask();
-    const difficulty = this.difficulty ?? this.pool?.difficulty ?? null;
-    if (difficulty !== null) {
-      this.difficulty = difficulty;
-      this.host.workerDifficulty(this, difficulty);
-      connection.write(encodeNotification('mining.set_difficulty', [difficulty]));
-    }
-    const job = this.lastJob ?? this.pool?.lastJob ?? null;
-    if (job && this.translation) {
-      this.retireJobs();
-      this.track(job);
-      this.lastJob = job;
-      this.forceCleanNext = false;
-      connection.write(minerNotifyLine(job, this.translation, clean));
-    }
+    const difficulty = this.targetDifficulty() ?? this.difficulty;
+    // A fresh connection: the difficulty it is told now applies to every job it gets.
+    this.steps = [];
+    if (difficulty !== null) this.setDifficulty(difficulty, 0);
+    const job = this.channel?.current;
+    if (job) this.sendJob(job, true);
   }
 }

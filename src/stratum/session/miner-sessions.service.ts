@@ -1,34 +1,52 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import type { PoolConnection, PoolConnectionListener } from '../../pools/upstream/pool-connection.js';
+import type { Channel } from '../../upstream/channel.js';
+import { UpstreamChannels } from '../../upstream/channels.service.js';
 import { AccountingService, ShareOutcome, WorkerInfo } from '../../accounting/accounting.service.js';
 import { AlgorithmDetector } from '../../pools/algorithms/algorithm-detector.js';
 import { PoolChanges } from '../../pools/pool-changes.js';
 import type { Pool } from '../../pools/pool.entity.js';
-import { UpstreamService } from '../../pools/upstream/upstream.service.js';
 import type { User } from '../../users/user.entity.js';
 import { UsersService } from '../../users/users.service.js';
-import type { SubscribeRequest } from '../protocol/miner-messages.js';
+import type { SubscribeRequest } from '../../protocol/miner-messages.js';
 import type { StratumConnection } from '../transport/stratum-connection.js';
 import { MinerSession, SessionHost } from './miner-session.js';
+import { PrefixAllocator } from './prefix-allocator.js';
 
 /** The registry of miner sessions: by connection (live) and by session id (for resume). */
 @Injectable()
-export class MinerSessions implements SessionHost, OnModuleDestroy {
+export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(MinerSessions.name);
   private readonly byId = new Map<string, MinerSession>();
   private readonly byConnection = new Map<StratumConnection, MinerSession>();
+  private readonly prefixes: PrefixAllocator;
+  private tickTimer: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(APP_CONFIG) readonly config: AppConfig,
     private readonly users: UsersService,
-    private readonly upstream: UpstreamService,
+    private readonly upstream: UpstreamChannels,
     private readonly accounting: AccountingService,
     private readonly detector: AlgorithmDetector,
     poolChanges: PoolChanges,
   ) {
     poolChanges.subscribe((pool) => this.poolChanged(pool));
+    this.prefixes = new PrefixAllocator(config.stratum.extranonce1Size);
+  }
+
+  /** One timer for every session's difficulty: a silent miner is eased without a share to trigger it. */
+  onModuleInit(): void {
+    const interval = this.config.vardiff.shareIntervalMs;
+    if (interval <= 0) return;
+    this.tickTimer = setInterval(
+      () => {
+        const now = Date.now();
+        for (const session of this.byId.values()) session.tick(now);
+      },
+      Math.min(5000, Math.max(100, interval / 2)),
+    );
+    this.tickTimer.unref();
   }
 
   get size(): number {
@@ -43,12 +61,7 @@ export class MinerSessions implements SessionHost, OnModuleDestroy {
   forConnection(connection: StratumConnection): MinerSession {
     const existing = this.byConnection.get(connection);
     if (existing) return existing;
-    const session = new MinerSession(
-      this.newSessionId(),
-      randomBytes(this.config.stratum.extranonce1Size).toString('hex'),
-      connection,
-      this,
-    );
+    const session = new MinerSession(this.newSessionId(), this.prefixes.allocate(), connection, this);
     this.byId.set(session.id, session);
     this.attach(connection, session);
     this.logger.log(`${session.label}: connected`);
@@ -82,17 +95,20 @@ export class MinerSessions implements SessionHost, OnModuleDestroy {
     return this.users.resolve(name);
   }
 
-  connectPool(session: MinerSession, user: User, versionRollingMask: number | null, listener: PoolConnectionListener): PoolConnection {
+  attachChannel(session: MinerSession, user: User): Channel {
     const account = { host: user.pool.host, port: user.pool.port, user: user.accountUser, password: user.accountPassword };
-    return this.upstream.connect(account, versionRollingMask, listener, `session ${session.id}`);
+    return this.upstream.attach(session, { pool: user.pool, account });
   }
 
-  releasePool(connection: PoolConnection): void {
-    this.upstream.release(connection);
+  detachChannel(session: MinerSession, channel: Channel): void {
+    this.upstream.detach(session, channel);
   }
 
   sessionEnded(session: MinerSession): void {
-    if (this.byId.get(session.id) === session) this.byId.delete(session.id);
+    if (this.byId.get(session.id) === session) {
+      this.byId.delete(session.id);
+      this.prefixes.release(session.prefix);
+    }
     this.accounting.workerEnded(session.id);
   }
 
@@ -109,25 +125,16 @@ export class MinerSessions implements SessionHost, OnModuleDestroy {
     this.accounting.workerDifficultyChanged(session.id, difficulty);
   }
 
+  shareValid(session: MinerSession, difficulty: number): void {
+    this.accounting.shareValid(session.id, difficulty);
+  }
+
   shareForwarded(session: MinerSession, difficulty: number): void {
     this.accounting.shareForwarded(session.id, difficulty);
   }
 
   shareAnswered(session: MinerSession, difficulty: number, outcome: ShareOutcome, roundTripSeconds?: number): void {
     this.accounting.shareAnswered(session.id, difficulty, outcome, roundTripSeconds);
-  }
-
-  poolStatus(session: MinerSession, status: 'up' | 'down' | 'failed' | 'refused'): void {
-    const pool = session.user?.pool;
-    if (!pool) return;
-    if (status === 'up') {
-      this.accounting.upstreamConnectAttempt(pool.address, 'success');
-      this.accounting.poolConnected(pool.address, pool.algorithm.name, pool.algorithm.divider);
-    } else if (status === 'down') {
-      this.accounting.poolDisconnected(pool.address);
-    } else {
-      this.accounting.upstreamConnectAttempt(pool.address, status === 'failed' ? 'failure' : 'refused');
-    }
   }
 
   blockFound(session: MinerSession, hash: Buffer): void {
@@ -152,10 +159,6 @@ export class MinerSessions implements SessionHost, OnModuleDestroy {
     }
   }
 
-  poolProtocolError(_session: MinerSession, kind: string): void {
-    this.accounting.protocolError('pool', kind);
-  }
-
   private workerInfo(session: MinerSession): WorkerInfo | null {
     const { user, connection } = session;
     if (!user || !connection) return null;
@@ -168,10 +171,12 @@ export class MinerSessions implements SessionHost, OnModuleDestroy {
       hash: user.pool.algorithm.name,
       pool: user.pool.address,
       divider: user.pool.algorithm.divider,
+      validated: session.validated,
     };
   }
 
   onModuleDestroy(): void {
+    if (this.tickTimer) clearInterval(this.tickTimer);
     // A copy: ending a session removes it from the map.
     for (const session of Array.from(this.byId.values())) session.end('server-shutdown');
   }

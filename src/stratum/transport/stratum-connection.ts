@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
-import { StratumErrorTuple } from '../protocol/errors.js';
-import { encodeError, encodeResult, RpcId } from '../protocol/json-rpc.js';
+import { StratumErrorTuple } from '../../protocol/errors.js';
+import { encodeError, encodeResult, RpcId } from '../../protocol/json-rpc.js';
 
 /** Why a miner connection ended: a small fixed set, logged and counted. */
 export type CloseReason =

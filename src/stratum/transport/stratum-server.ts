@@ -3,9 +3,9 @@ import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microse
 import { createServer, Server as NetServer, Socket } from 'node:net';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { AppConfig } from '../../config/app-config.js';
-import { StratumError, StratumErrorCode } from '../protocol/errors.js';
-import { parseRpcLine, RpcParseError, RpcRequest } from '../protocol/json-rpc.js';
-import { LineSplitter, LineTooLongError, looksLikeJsonLine } from '../protocol/line-splitter.js';
+import { StratumError, StratumErrorCode } from '../../protocol/errors.js';
+import { parseRpcLine, RpcParseError, RpcRequest } from '../../protocol/json-rpc.js';
+import { LineSplitter, LineTooLongError, looksLikeJsonLine } from '../../protocol/line-splitter.js';
 import { CloseReason, StratumConnection } from './stratum-connection.js';
 import { StratumContext } from './stratum.context.js';
 

@@ -1,5 +1,5 @@
 import { BaseRpcContext } from '@nestjs/microservices';
-import type { RpcRequest } from '../protocol/json-rpc.js';
+import type { RpcRequest } from '../../protocol/json-rpc.js';
 import type { StratumConnection } from './stratum-connection.js';
 
 /** Per-message context, like Nest's TcpContext: the miner's connection and the request as received. */

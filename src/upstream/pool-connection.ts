@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { connect, Socket } from 'node:net';
-import { normalizeError, StratumError, StratumErrorCode } from '../../stratum/protocol/errors.js';
+import { normalizeError, StratumError, StratumErrorCode } from '../protocol/errors.js';
 import {
   encodeError,
   encodeRequest,
@@ -10,9 +10,9 @@ import {
   RpcParseError,
   RpcRequest,
   RpcResponse,
-} from '../../stratum/protocol/json-rpc.js';
-import { LineSplitter, LineTooLongError } from '../../stratum/protocol/line-splitter.js';
-import { maskHex } from '../../stratum/protocol/miner-messages.js';
+} from '../protocol/json-rpc.js';
+import { LineSplitter, LineTooLongError } from '../protocol/line-splitter.js';
+import { maskHex } from '../protocol/miner-messages.js';
 import {
   decodeNotify,
   decodeReconnect,
@@ -23,7 +23,7 @@ import {
   PoolExtranonce,
   PoolJob,
   PoolProtocolError,
-} from '../../stratum/protocol/pool-messages.js';
+} from '../protocol/pool-messages.js';
 
 /** The pool account a connection logs in with. The password never appears in a log line. */
 export interface PoolAccount {
@@ -354,6 +354,8 @@ export class PoolConnection {
     this.socket = null;
     socket.destroy();
     this.state = 'waiting';
+    // The next connection's jobs are its own: nothing of this one may be replayed.
+    this.lastJob = null;
     this.failPending(`pool connection lost (${reason})`);
     const now = Date.now();
     if (this.downSince === null) this.downSince = now;

@@ -1,0 +1,279 @@
+import { Logger } from '@nestjs/common';
+import { ExtranonceTranslation, fitsPool, minerNotifyLine, translation } from '../protocol/extranonce.js';
+import type { PoolExtranonce, PoolJob } from '../protocol/pool-messages.js';
+import type { PoolAccount, PoolConnection, PoolConnectionListener, ShareVerdict } from './pool-connection.js';
+
+/**
+ * A job as a channel relays it: the pool's job with what was in force when it arrived. Every session on
+ * the channel mines the same job; only its prefix P (told at subscribe) makes its coinbase its own.
+ */
+export class ChannelJob {
+  /** Shares already seen for this job (prefix, extranonce2, ntime, nonce, version bits), for duplicates. */
+  private seen: Set<string> | null = null;
+  private readonly lines = new Map<string, string>();
+  private readonly translations = new Map<number, ExtranonceTranslation | null>();
+
+  constructor(
+    readonly job: PoolJob,
+    /** Channel-wide job number: a session's difficulty history is keyed by it. */
+    readonly seq: number,
+    /** The pool extranonce this job was issued under. */
+    readonly extranonce: PoolExtranonce,
+    /** The pool's difficulty for shares of this job (it applies from the job after set_difficulty); null: never set. */
+    readonly poolDifficulty: number | null,
+    private readonly prefixBytes: number,
+  ) {}
+
+  /** The rewriting for miners with this extranonce2 size; null when their share cannot fit this job's pool extranonce2. */
+  translationFor(minerExtranonce2Size: number): ExtranonceTranslation | null {
+    let t = this.translations.get(minerExtranonce2Size);
+    if (t === undefined) {
+      const { extranonce1, extranonce2Size } = this.extranonce;
+      t = fitsPool(extranonce2Size, this.prefixBytes, minerExtranonce2Size)
+        ? translation(extranonce1, extranonce2Size, this.prefixBytes, minerExtranonce2Size)
+        : null;
+      this.translations.set(minerExtranonce2Size, t);
+    }
+    return t;
+  }
+
+  /** The miners' mining.notify line, encoded once per channel for each extranonce2 size and clean flag. */
+  notifyLine(minerExtranonce2Size: number, clean: boolean): string | null {
+    const key = `${minerExtranonce2Size}:${clean}`;
+    let line = this.lines.get(key);
+    if (line === undefined) {
+      const t = this.translationFor(minerExtranonce2Size);
+      if (!t) return null;
+      line = minerNotifyLine(this.job, t, clean);
+      this.lines.set(key, line);
+    }
+    return line;
+  }
+
+  /** Remembers a share that passed every check; false when it was seen before. Bounded per job. */
+  remember(key: string, limit: number): boolean {
+    const seen = (this.seen ??= new Set());
+    if (seen.has(key)) return false;
+    // Past the bound the oldest keys go: a duplicate that old is caught by the pool.
+    if (seen.size >= limit) seen.delete(seen.values().next().value as string);
+    seen.add(key);
+    return true;
+  }
+}
+
+/** What a channel tells the sessions on it. Implemented by the miner-facing side. */
+export interface ChannelMember {
+  /** The session's own extranonce1 (hex), unique on the channel. */
+  readonly prefix: string;
+  /** Connected (or reconnected, or the pool changed its extranonce): old jobs are void, a clean job follows. */
+  channelReady(channel: Channel): void;
+  channelJob(job: ChannelJob, channel: Channel): void;
+  /** The pool's difficulty changed; it applies from the next job. */
+  channelDifficulty(difficulty: number, channel: Channel): void;
+  channelVersionMask(mask: number, channel: Channel): void;
+  /** The pool connection dropped (wasReady) or an attempt failed; the channel retries. */
+  channelDown(wasReady: boolean, channel: Channel): void;
+  /** The pool refused the account, or stayed unreachable for too long: the channel is closed for good. */
+  channelClosed(reason: 'refused' | 'unreachable', detail: string, channel: Channel): void;
+}
+
+/** What a channel tells the service that owns it (accounting, bookkeeping). */
+export interface ChannelHost {
+  channelUp(channel: Channel): void;
+  channelDown(channel: Channel, wasReady: boolean): void;
+  channelRefused(channel: Channel): void;
+  channelGone(channel: Channel): void;
+  poolProtocolError(channel: Channel, kind: string): void;
+}
+
+/** Jobs kept for late submits; older ones are answered as stale. */
+const MAX_JOBS = 32;
+/** Job ids replaced by clean jobs, remembered to tell "stale" from "never existed". */
+const MAX_STALE_JOB_IDS = 64;
+
+/**
+ * One pool connection of one account, shared by up to `capacity` sessions, each with its own prefix. Jobs,
+ * difficulty, extranonce and version-mask changes and reconnects are handled once here, for every session.
+ */
+export class Channel {
+  private readonly logger = new Logger(Channel.name);
+  readonly members = new Map<string, ChannelMember>();
+  private readonly jobs = new Map<string, ChannelJob>();
+  private readonly staleJobIds = new Set<string>();
+  private connection!: PoolConnection;
+  private seq = 0;
+  private lastJob: ChannelJob | null = null;
+  /** The next job goes out clean: the previous ones died with a connection or an extranonce. */
+  private forceClean = true;
+  private idleTimer: NodeJS.Timeout | null = null;
+  closed = false;
+  /** Whether the service counts this channel's connection as up. */
+  countedUp = false;
+
+  constructor(
+    readonly id: number,
+    readonly key: string,
+    readonly account: PoolAccount,
+    /** host:port as registered (the `pool` label). */
+    readonly poolAddress: string,
+    readonly capacity: number,
+    readonly prefixBytes: number,
+    private readonly host: ChannelHost,
+  ) {}
+
+  get label(): string {
+    return `channel ${this.id} (${this.poolAddress} account ${this.account.user})`;
+  }
+
+  /** Starts the pool connection (the service builds it with this channel's listener). */
+  open(connect: (listener: PoolConnectionListener) => PoolConnection): void {
+    this.connection = connect(this.listener());
+    this.connection.start();
+  }
+
+  get isReady(): boolean {
+    return this.connection.isReady;
+  }
+
+  get extranonce(): PoolExtranonce | null {
+    return this.connection.isReady ? this.connection.extranonce : null;
+  }
+
+  get versionMask(): number | null {
+    return this.connection.versionMask;
+  }
+
+  /** The pool's current difficulty (null until it sets one). */
+  get difficulty(): number | null {
+    return this.connection.difficulty;
+  }
+
+  get current(): ChannelJob | null {
+    return this.lastJob;
+  }
+
+  get sessionCount(): number {
+    return this.members.size;
+  }
+
+  canSeat(prefix: string): boolean {
+    return !this.closed && this.members.size < this.capacity && !this.members.has(prefix);
+  }
+
+  seat(member: ChannelMember): void {
+    this.members.set(member.prefix, member);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  /** Takes a session off; an empty channel closes after `idleMs`, so reconnecting miners do not churn connections. */
+  unseat(member: ChannelMember, idleMs: number): void {
+    if (this.members.get(member.prefix) !== member) return;
+    this.members.delete(member.prefix);
+    if (this.members.size > 0 || this.closed) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.members.size === 0) this.close();
+    }, idleMs);
+    this.idleTimer.unref();
+  }
+
+  job(jobId: string): ChannelJob | undefined {
+    return this.jobs.get(jobId);
+  }
+
+  isStale(jobId: string): boolean {
+    return this.staleJobIds.has(jobId);
+  }
+
+  submit(jobId: string, extranonce2: string, ntime: string, nonce: string, versionBits?: string): Promise<ShareVerdict> {
+    return this.connection.submit(jobId, extranonce2, ntime, nonce, versionBits);
+  }
+
+  /** A miner's difficulty hint reaches the pool only where the connection is the miner's alone. */
+  suggestDifficulty(difficulty: number): void {
+    if (this.capacity === 1) this.connection.suggestDifficulty(difficulty);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    this.connection?.close();
+    if (this.countedUp) this.host.channelDown(this, true);
+    this.logger.log(`${this.label}: closed`);
+    this.host.channelGone(this);
+  }
+
+  private listener(): PoolConnectionListener {
+    return {
+      onReady: () => {
+        this.host.channelUp(this);
+        this.renew();
+        // The pool's first job usually arrives before its authorize answer: it goes out now, clean.
+        const first = this.connection.lastJob;
+        if (first) this.acceptJob(first);
+      },
+      onAuthorizeFailed: (reason) => this.end('refused', reason),
+      onJob: (job) => this.acceptJob(job),
+      onDifficulty: (difficulty) => this.each((member) => member.channelDifficulty(difficulty, this)),
+      onExtranonce: () => this.renew(),
+      onVersionMask: (mask) => this.each((member) => member.channelVersionMask(mask, this)),
+      onDown: (_reason, wasReady) => {
+        this.retireJobs();
+        this.forceClean = true;
+        this.host.channelDown(this, wasReady);
+        this.each((member) => member.channelDown(wasReady, this));
+      },
+      onProtocolError: (kind) => this.host.poolProtocolError(this, kind),
+      onGiveUp: () => this.end('unreachable', `pool ${this.poolAddress} unreachable`),
+    };
+  }
+
+  /** A new pool extranonce (connect, reconnect, set_extranonce): jobs under the old one are void. */
+  private renew(): void {
+    this.retireJobs();
+    this.forceClean = true;
+    this.each((member) => member.channelReady(this));
+  }
+
+  private end(reason: 'refused' | 'unreachable', detail: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (reason === 'refused') this.host.channelRefused(this);
+    if (this.countedUp) this.host.channelDown(this, true);
+    this.host.channelGone(this);
+    this.each((member) => member.channelClosed(reason, detail, this));
+    this.members.clear();
+  }
+
+  private acceptJob(job: PoolJob): void {
+    const extranonce = this.connection.extranonce;
+    if (!extranonce) return;
+    const clean = job.cleanJobs || this.forceClean;
+    if (clean) this.retireJobs();
+    const tracked = new ChannelJob(job, ++this.seq, extranonce, this.connection.difficulty, this.prefixBytes);
+    this.staleJobIds.delete(job.jobId);
+    this.jobs.set(job.jobId, tracked);
+    if (this.jobs.size > MAX_JOBS) this.jobs.delete(this.jobs.keys().next().value as string);
+    this.lastJob = tracked;
+    this.forceClean = false;
+    this.each((member) => member.channelJob(tracked, this));
+  }
+
+  private retireJobs(): void {
+    for (const id of this.jobs.keys()) {
+      this.staleJobIds.add(id);
+      if (this.staleJobIds.size > MAX_STALE_JOB_IDS) this.staleJobIds.delete(this.staleJobIds.values().next().value as string);
+    }
+    this.jobs.clear();
+    this.lastJob = null;
+  }
+
+  /** Calls every member; a copy, since a member may leave while being told. */
+  private each(tell: (member: ChannelMember) => void): void {
+    for (const member of Array.from(this.members.values())) tell(member);
+  }
+}
