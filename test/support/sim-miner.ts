@@ -209,6 +209,48 @@ export class SimMiner {
     for (let i = 0; i < count; i++) await this.mineOne(options);
   }
 
+  /**
+   * Hashes at a steady `hashesPerSecond` for `durationMs` on whatever job is current, at the difficulty that
+   * came with it (as real miners do), submitting every share found without waiting for answers. Returns the
+   * hashes done over time, so a test can compare a measured hashrate with the real one.
+   */
+  async hashAt(hashesPerSecond: number, durationMs: number): Promise<{ samples: { at: number; hashes: number }[]; answers: Response[] }> {
+    const started = Date.now();
+    const samples = [{ at: started, hashes: 0 }];
+    const pending: Promise<Response>[] = [];
+    let hashes = 0;
+    let header: Buffer | null = null;
+    let target: Buffer | null = null;
+    let work: { job: MinerJob; extranonce1: string; extranonce2: string } | null = null;
+    let nonce = 0;
+    while (Date.now() - started < durationMs && !this.isClosed) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const due = Math.floor(((Date.now() - started) * hashesPerSecond) / 1000) - hashes;
+      for (let i = 0; i < due; i++, hashes++) {
+        const job = this.job;
+        if (!job) break;
+        if (!work || work.job !== job || work.extranonce1 !== this.extranonce1 || nonce > 0xffffffff) {
+          const extranonce2 = (this.extranonce2Counter++)
+            .toString(16)
+            .padStart(this.extranonce2Size * 2, '0')
+            .slice(-this.extranonce2Size * 2);
+          work = { job, extranonce1: this.extranonce1, extranonce2 };
+          header = buildHeader(job, { extranonce1: this.extranonce1, extranonce2, ntime: job.ntime, nonce: '00000000' });
+          target = targetBytes(difficultyToTarget(job.difficulty / DIVIDER[this.options.algorithm ?? 'sha256']));
+          nonce = 0;
+        }
+        header!.writeUInt32LE(nonce, 76);
+        if (hashMeetsTarget(powHash(this.options.algorithm ?? 'sha256', header!), target!)) {
+          const found = nonce.toString(16).padStart(8, '0');
+          pending.push(this.request('mining.submit', [this.options.login, job.id, work.extranonce2, job.ntime, found]));
+        }
+        nonce++;
+      }
+      samples.push({ at: Date.now(), hashes });
+    }
+    return { samples, answers: await Promise.all(pending) };
+  }
+
   close(): Promise<void> {
     this.socket?.destroy();
     return this.closed;

@@ -295,7 +295,7 @@ export class MinerSession implements ChannelMember {
       if (!job.remember(key, MAX_SHARES_PER_JOB))
         return rejectLocally('local_duplicate', new StratumError(StratumErrorCode.DuplicateShare, 'duplicate share'), difficulty);
       this.host.shareValid(this, difficulty);
-      this.retarget(this.vardiff?.onShare(Date.now(), this.difficultyCap()) ?? null);
+      this.retarget(this.vardiff?.onShare(Date.now(), this.difficultyCap(), difficulty) ?? null);
       if (hashMeetsTarget(hash, targetBytes(nbitsToTarget(job.job.nbits)))) this.host.blockFound(this, hash);
       meetsPool =
         difficulty >= poolDifficulty || hashMeetsTarget(hash, targetBytes(difficultyToTarget(poolDifficulty / algorithm.divider)));
@@ -487,6 +487,8 @@ export class MinerSession implements ChannelMember {
 
   private setDifficulty(difficulty: number, fromSeq: number): void {
     this.difficulty = difficulty;
+    // Only the last difficulty before a job counts for it: retargets between two jobs replace each other.
+    if (this.steps.at(-1)?.fromSeq === fromSeq) this.steps.pop();
     this.steps.push({ fromSeq, difficulty });
     if (this.steps.length > MAX_DIFFICULTY_STEPS) this.steps.shift();
     this.host.workerDifficulty(this, difficulty);

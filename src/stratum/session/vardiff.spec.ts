@@ -12,7 +12,7 @@ function simulate(vardiff: Vardiff, rate: number, cap: number, durationMs: numbe
     credit += rate * 50;
     while (credit >= vardiff.difficulty) {
       credit -= vardiff.difficulty;
-      const next = vardiff.onShare(now, cap);
+      const next = vardiff.onShare(now, cap, vardiff.difficulty);
       if (next !== null) history.push(next);
     }
     const next = vardiff.onTick(now, cap);
@@ -43,6 +43,16 @@ describe('Vardiff', () => {
     const silent = new Vardiff(options, 1, T0);
     simulate(silent, 0, 64, 120_000);
     expect(silent.difficulty).toBe(0.001);
+  });
+
+  it('judges the rate by the work found, so shares still found at an old difficulty do not push it further', () => {
+    const vardiff = new Vardiff(options, 1, T0);
+    // A miner of 10 difficulty-1 shares a second, told 8 but still finding shares at 1 for a while.
+    let next: number | null = null;
+    for (let i = 1; i <= 16 && next === null; i++) next = vardiff.onShare(T0 + i * 100, 1000, 1);
+    expect(next).toBeCloseTo(10, 0);
+    vardiff.reset(10, T0 + 1600);
+    for (let i = 1; i <= 16; i++) expect(vardiff.onShare(T0 + 1600 + i * 100, 1000, 1)).toBeNull();
   });
 
   it('leaves a miner near its target alone', () => {
