@@ -1,7 +1,7 @@
 // Load benchmark of the whole proxy, as a user runs it (dist/main.js, SQLite in a temporary folder), against
 // a bench pool and N bench miners on 127.0.0.1. Every phase is bounded in count and time and ends by itself.
 //   npm run bench -- [--quick] [--miners N] [--rate SHARES_PER_S] [--duration S] [--job-interval-ms MS] [--names K] [--direct N]
-//                    [--scrape-interval-ms MS]
+//                    [--scrape-interval-ms MS] [--aggregation N]   (N: the proxy's --upstream.aggregation; default its own, 256)
 //                    [--cpu-prof] [--trace-gc] [--no-pin]     (BENCH_PROXY_NODE_FLAGS: extra node flags for the proxy)
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +30,8 @@ const options = {
   direct: flag('direct', quick ? 10 : 100),
   // Prometheus scrapes /metrics during the share phase, as in a monitored farm (0: never).
   scrapeIntervalMs: flag('scrape-interval-ms', quick ? 4000 : 15_000),
+  // Miners per pool connection (the proxy's --upstream.aggregation); 1 is the original's one per miner.
+  aggregation: flag('aggregation', 256),
 };
 // 2^-30: about 4 hashes a share, so the bench miners keep up while the proxy still checks every hash.
 const DIFFICULTY = 2 ** -30;
@@ -127,7 +129,12 @@ async function untilReady(url, timeoutMs) {
 async function scrape(web) {
   const started = process.hrtime.bigint();
   const text = await (await fetch(`http://${web}/metrics`)).text();
-  return { tookMs: ms(Number(process.hrtime.bigint() - started)), lines: text.split('\n').length };
+  const lines = text.split('\n');
+  // Pool connections the proxy holds (one per channel): the sum of proxy_pool_connections.
+  const poolConnections = lines
+    .filter((line) => line.startsWith('proxy_pool_connections{'))
+    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+  return { tookMs: ms(Number(process.hrtime.bigint() - started)), lines: lines.length, poolConnections };
 }
 
 /** The proxy's event-loop delay since the last call (bench/loop-monitor.mjs, preloaded into the proxy). */
@@ -155,14 +162,15 @@ const api = (web) => async (method, path, body) => {
 
 async function main() {
   const machine = limits();
-  // The proxy holds two sockets per miner (miner and pool side); each helper process one per miner.
-  const proxyNeeds = 2 * options.miners + 200;
+  // The proxy holds a socket per miner and one per channel (pool connection); each helper process one per miner.
+  const poolSocketsPerMiner = 1 / options.aggregation;
+  const proxyNeeds = Math.ceil((1 + poolSocketsPerMiner) * options.miners) + options.names + 200;
   const notes = [];
   say(`open files: soft ${machine.openFilesSoft}, hard ${machine.openFilesHard}; ephemeral ports: ${machine.ephemeralPorts}`);
   if (proxyNeeds > machine.openFilesSoft) {
-    const fitting = Math.floor((machine.openFilesSoft - 200) / 2);
+    const fitting = Math.floor((machine.openFilesSoft - 200 - options.names) / (1 + poolSocketsPerMiner));
     notes.push(
-      `${options.miners} miners need ${proxyNeeds} open files in the proxy (a miner socket and a pool socket each); the limit here is ${machine.openFilesSoft} (raise it with "ulimit -n ${proxyNeeds}"), so this run uses ${fitting} miners`,
+      `${options.miners} miners need ${proxyNeeds} open files in the proxy (a miner socket each and a pool socket per ${options.aggregation}); the limit here is ${machine.openFilesSoft} (raise it with "ulimit -n ${proxyNeeds}"), so this run uses ${fitting} miners`,
     );
     options.miners = fitting;
   }
@@ -199,6 +207,7 @@ async function main() {
         `--db.path=${join(dir, 'proxy.db')}`,
         `--api.token=${TOKEN}`,
         `--stratum.maxConnections=${options.miners + 1000}`,
+        `--upstream.aggregation=${options.aggregation}`,
         '--log.level=warn',
         '--syslog',
       ],
@@ -293,7 +302,12 @@ async function main() {
       options,
       pinning: pin ? { proxyCores: PROXY_CORES, loadGeneratorCores: LOAD_CORES } : null,
       notes,
-      miners: { connected: connected.connected - options.direct, connectSeconds: connected.seconds, connectErrors: connected.errors },
+      miners: {
+        connected: connected.connected - options.direct,
+        connectSeconds: connected.seconds,
+        connectErrors: connected.errors,
+        poolConnections: metrics.poolConnections,
+      },
       shares: {
         submitted: shares.submitted,
         answered: shares.answered,
@@ -333,7 +347,9 @@ async function main() {
     say('');
     say(`| measure | value |`);
     say(`|---|---|`);
-    say(`| miners connected (own pool connection each) | ${result.miners.connected} in ${result.miners.connectSeconds.toFixed(1)} s |`);
+    say(
+      `| miners connected (on pool connections) | ${result.miners.connected} in ${result.miners.connectSeconds.toFixed(1)} s (${result.miners.poolConnections}, aggregation ${options.aggregation}) |`,
+    );
     say(`| shares per second sustained | ${result.shares.perSecond} (${result.shares.answered} in ${options.durationSeconds} s) |`);
     say(
       `| share round trip through the proxy, p50 / p99 / max | ${result.roundTripMs.proxied.p50} / ${result.roundTripMs.proxied.p99} / ${result.roundTripMs.proxied.max} ms |`,

@@ -45,9 +45,14 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
     poolChanges.subscribe((pool) => this.poolChanged(pool));
   }
 
-  /** The channel gauges mirror live state: computed when Prometheus collects, not kept in step. */
+  /**
+   * The channel gauges mirror live state: computed when Prometheus collects, not kept in step. Channels of
+   * one miner (--upstream.aggregation 1) have none: that would be a series per miner, which the worker
+   * metrics already are.
+   */
   onModuleInit(): void {
     const proxy = this.config.metricsTag;
+    if (this.config.upstream.aggregation === 1) return;
     this.sessionsGauge.collect = () => {
       this.sessionsGauge.reset();
       for (const channel of this.all())

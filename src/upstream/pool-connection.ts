@@ -393,8 +393,18 @@ export class PoolConnection {
     });
   }
 
+  /**
+   * Lines for the pool go out together once the current turn of the event loop is done: a channel carries
+   * the shares of many miners, and one write of many lines costs the kernel about what one line does.
+   */
   private send(line: string): void {
-    this.socket?.write(line);
+    const socket = this.socket;
+    if (!socket) return;
+    if (!socket.writableCorked) {
+      socket.cork();
+      setImmediate(() => socket.uncork());
+    }
+    socket.write(line);
   }
 
   private failPending(reason: string): void {
