@@ -67,7 +67,8 @@ describeEachStore('accounting and metrics', (factory) => {
     await litecoin.mine(2);
 
     // What the pools saw: the proxy's numbers must match these.
-    const rigAtPool = sha.shares.filter((s) => s.extranonce2.startsWith(rig.extranonce1));
+    // The pool's extranonce2 is the channel's slot byte, then the miner's prefix (its extranonce1), then its own.
+    const rigAtPool = sha.shares.filter((s) => s.extranonce2.slice(2).startsWith(rig.extranonce1));
     expect(rigAtPool.map((s) => s.verdict)).toEqual(['accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'rejected', 'rejected']);
     expect(sha.accepted).toHaveLength(7);
     expect(scrypt.accepted).toHaveLength(2);

@@ -55,6 +55,24 @@ describe('upstream channels (--upstream.aggregation 256, the default)', () => {
     for (const miner of miners) await miner.close();
   });
 
+  it('fills channels when the miners of two accounts connect interleaved and their prefixes repeat', async () => {
+    const pool = await farm.addPool({ extranonce2Size: 8 });
+    const names = [await farm.register(pool, 'even'), await farm.register(pool, 'odd')];
+    // 600 miners alternating between the accounts: each account's prefixes repeat after 128 miners.
+    const miners = Array.from({ length: 600 }, (_, i) => farm.miner({ login: `${names[i % 2]}.m${i}` }));
+    await startAll(miners);
+    const prefixes = (account: number) => miners.filter((_, i) => i % 2 === account).map((miner) => miner.extranonce1);
+    expect(new Set(prefixes(0)).size).toBe(128);
+    // 300 miners per account: 256 + 44, so 2 connections each (3 each if a channel held every prefix once).
+    expect(pool.connectionsAccepted).toBe(4);
+    await Promise.all(miners.map((miner) => miner.mineOne()));
+    expect(miners.flatMap((miner) => miner.rejected)).toEqual([]);
+    expect(pool.rejected).toEqual([]);
+    expect(pool.accepted).toHaveLength(600);
+    expect(new Set(pool.accepted.map((share) => `${share.extranonce1}/${share.extranonce2}`)).size).toBe(600);
+    for (const miner of miners) await miner.close();
+  });
+
   it('never seats miners of two accounts on one channel', async () => {
     const pool = await farm.addPool({ extranonce2Size: 8 });
     const alice = await farm.register(pool, 'alice');

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { ExtranonceTranslation, fitsPool, minerNotifyLine, translation } from '../protocol/extranonce.js';
 import type { PoolExtranonce, PoolJob } from '../protocol/pool-messages.js';
+import type { FanOut } from './fan-out.js';
 import type { PoolAccount, PoolConnection, PoolConnectionListener, ShareVerdict } from './pool-connection.js';
 
 /**
@@ -10,8 +11,8 @@ import type { PoolAccount, PoolConnection, PoolConnectionListener, ShareVerdict 
 export class ChannelJob {
   /** Shares already seen for this job (prefix, extranonce2, ntime, nonce, version bits), for duplicates. */
   private seen: Set<string> | null = null;
-  private readonly lines = new Map<string, string>();
-  private readonly translations = new Map<number, ExtranonceTranslation | null>();
+  private readonly lines = new Map<string, Buffer>();
+  private readonly translations = new Map<string, ExtranonceTranslation | null>();
 
   constructor(
     readonly job: PoolJob,
@@ -24,27 +25,36 @@ export class ChannelJob {
     private readonly prefixBytes: number,
   ) {}
 
-  /** The rewriting for miners with this extranonce2 size; null when their share cannot fit this job's pool extranonce2. */
-  translationFor(minerExtranonce2Size: number): ExtranonceTranslation | null {
-    let t = this.translations.get(minerExtranonce2Size);
+  /**
+   * The rewriting for miners with this extranonce2 size in this slot (the channel-local byte in front of
+   * their prefix, '' where the channel has none): the slot goes with the pool's extranonce1 into coinb1.
+   * Null when their share cannot fit this job's pool extranonce2.
+   */
+  translationFor(minerExtranonce2Size: number, slot: string): ExtranonceTranslation | null {
+    const key = `${minerExtranonce2Size}:${slot}`;
+    let t = this.translations.get(key);
     if (t === undefined) {
       const { extranonce1, extranonce2Size } = this.extranonce;
-      t = fitsPool(extranonce2Size, this.prefixBytes, minerExtranonce2Size)
-        ? translation(extranonce1, extranonce2Size, this.prefixBytes, minerExtranonce2Size)
+      const room = extranonce2Size - slot.length / 2;
+      t = fitsPool(room, this.prefixBytes, minerExtranonce2Size)
+        ? translation(extranonce1 + slot, room, this.prefixBytes, minerExtranonce2Size)
         : null;
-      this.translations.set(minerExtranonce2Size, t);
+      this.translations.set(key, t);
     }
     return t;
   }
 
-  /** The miners' mining.notify line, encoded once per channel for each extranonce2 size and clean flag. */
-  notifyLine(minerExtranonce2Size: number, clean: boolean): string | null {
-    const key = `${minerExtranonce2Size}:${clean}`;
+  /**
+   * The miners' mining.notify line, encoded once per channel for each extranonce2 size, slot and clean
+   * flag, as bytes: the same buffer is written to every socket.
+   */
+  notifyLine(minerExtranonce2Size: number, slot: string, clean: boolean): Buffer | null {
+    const key = `${minerExtranonce2Size}:${slot}:${clean}`;
     let line = this.lines.get(key);
     if (line === undefined) {
-      const t = this.translationFor(minerExtranonce2Size);
+      const t = this.translationFor(minerExtranonce2Size, slot);
       if (!t) return null;
-      line = minerNotifyLine(this.job, t, clean);
+      line = Buffer.from(minerNotifyLine(this.job, t, clean));
       this.lines.set(key, line);
     }
     return line;
@@ -97,7 +107,15 @@ const MAX_STALE_JOB_IDS = 64;
  */
 export class Channel {
   private readonly logger = new Logger(Channel.name);
-  readonly members = new Map<string, ChannelMember>();
+  /** Members by slot and prefix (`${slot number}:${prefix}`): one prefix at most once per slot. */
+  private readonly members = new Map<string, ChannelMember>();
+  private readonly slots = new Map<ChannelMember, number>();
+  /**
+   * Bytes of the channel-local slot in front of each miner's prefix: 1 when the pool's extranonce2 has
+   * room for it, so that miners whose prefixes collide (chosen at subscribe, before the account was known)
+   * still share the channel; 0 when it has not; null until the pool's size is known (slot 0 only).
+   */
+  private slotBytes: 0 | 1 | null = null;
   private readonly jobs = new Map<string, ChannelJob>();
   private readonly staleJobIds = new Set<string>();
   private connection!: PoolConnection;
@@ -118,7 +136,11 @@ export class Channel {
     readonly poolAddress: string,
     readonly capacity: number,
     readonly prefixBytes: number,
+    /** The extranonce2 size miners are told by default: a slot byte is used only where it still fits. */
+    private readonly minerExtranonce2Size: number,
     private readonly host: ChannelHost,
+    /** Jobs reach the members in slices, shared by every channel of the process. */
+    private readonly fanOut: FanOut,
   ) {}
 
   get label(): string {
@@ -156,20 +178,41 @@ export class Channel {
     return this.members.size;
   }
 
+  /** The pool extranonce2 bytes left for a miner's prefix and extranonce2 (the slot byte taken). */
+  get extranonce2Room(): number | null {
+    const extranonce = this.extranonce;
+    return extranonce ? extranonce.extranonce2Size - (this.slotBytes ?? 0) : null;
+  }
+
   canSeat(prefix: string): boolean {
-    return !this.closed && this.members.size < this.capacity && !this.members.has(prefix);
+    if (this.closed || this.members.size >= this.capacity) return false;
+    return this.slotBytes === 1 ? this.freeSlot(prefix) !== null : !this.members.has(`0:${prefix}`);
   }
 
   seat(member: ChannelMember): void {
-    this.members.set(member.prefix, member);
+    const slot = this.slotBytes === 1 ? (this.freeSlot(member.prefix) ?? 0) : 0;
+    this.members.set(`${slot}:${member.prefix}`, member);
+    this.slots.set(member, slot);
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
   }
 
+  /** The member's slot byte (hex), '' where the channel has none. */
+  slotOf(member: ChannelMember): string {
+    return this.slotBytes === 1 ? (this.slots.get(member) ?? 0).toString(16).padStart(2, '0') : '';
+  }
+
+  private freeSlot(prefix: string): number | null {
+    for (let slot = 0; slot < 256; slot++) if (!this.members.has(`${slot}:${prefix}`)) return slot;
+    return null;
+  }
+
   /** Takes a session off; an empty channel closes after `idleMs`, so reconnecting miners do not churn connections. */
   unseat(member: ChannelMember, idleMs: number): void {
-    if (this.members.get(member.prefix) !== member) return;
-    this.members.delete(member.prefix);
+    const slot = this.slots.get(member);
+    if (slot === undefined) return;
+    this.members.delete(`${slot}:${member.prefix}`);
+    this.slots.delete(member);
     if (this.members.size > 0 || this.closed) return;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
@@ -233,6 +276,11 @@ export class Channel {
 
   /** A new pool extranonce (connect, reconnect, set_extranonce): jobs under the old one are void. */
   private renew(): void {
+    const extranonce = this.connection.extranonce;
+    if (this.slotBytes === null && extranonce) {
+      // Decided once, before the first job: the layout of the pool's extranonce2 never changes under a job.
+      this.slotBytes = extranonce.extranonce2Size >= 1 + this.prefixBytes + this.minerExtranonce2Size ? 1 : 0;
+    }
     this.retireJobs();
     this.forceClean = true;
     this.each((member) => member.channelReady(this));
@@ -247,6 +295,7 @@ export class Channel {
     this.host.channelGone(this);
     this.each((member) => member.channelClosed(reason, detail, this));
     this.members.clear();
+    this.slots.clear();
   }
 
   private acceptJob(job: PoolJob): void {
@@ -260,7 +309,11 @@ export class Channel {
     if (this.jobs.size > MAX_JOBS) this.jobs.delete(this.jobs.keys().next().value as string);
     this.lastJob = tracked;
     this.forceClean = false;
-    this.each((member) => member.channelJob(tracked, this));
+    const members = Array.from(this.members.values());
+    this.fanOut.run(members.length, (i) => {
+      // A job retired while its broadcast waited (reconnect, clean job) is not worth sending.
+      if (this.jobs.get(job.jobId) === tracked) members[i].channelJob(tracked, this);
+    });
   }
 
   private retireJobs(): void {

@@ -7,9 +7,13 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { PoolChanges } from '../pools/pool-changes.js';
 import type { Pool } from '../pools/pool.entity.js';
 import { Channel, ChannelHost, ChannelMember } from './channel.js';
+import { FanOut } from './fan-out.js';
 import { NotifyCache, PoolAccount, PoolConnection } from './pool-connection.js';
 
 export const USER_AGENT = 'stratum-proxy/0.1.0';
+
+/** Miners a job is written to per turn of the event loop (about 3 ms of socket writes on loopback). */
+const JOB_WRITES_PER_TURN = 128;
 
 /** prom-client calls a metric's `collect` before every read; its typings only take one in the constructor. */
 type CollectedGauge = Gauge & { collect?: () => void };
@@ -34,6 +38,7 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
   /** One notify cache per pool address, shared by all its channels (jobs are immutable). */
   private readonly notifyCaches = new Map<string, NotifyCache>();
   private nextId = 1;
+  private readonly fanOut = new FanOut(JOB_WRITES_PER_TURN);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -157,7 +162,9 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
       request.pool.address,
       upstream.aggregation,
       stratum.extranonce1Size,
+      stratum.extranonce2Size,
       this,
+      this.fanOut,
     );
     this.pools.set(channel, request.pool);
     channel.open(

@@ -11,7 +11,6 @@ import { buildHeader, hashMeetsTarget, targetBytes } from '../../protocol/share-
 import { SHARE_HASHERS, UNKNOWN_ALGORITHM } from '../../pools/algorithms/share-hashers.js';
 import type { ShareHasher } from '../../pools/algorithms/share-hasher.js';
 import { AuthorizeRequest, ConfigureRequest, decodeSubmit, decodeVersionMask, maskHex } from '../../protocol/miner-messages.js';
-import type { PoolExtranonce } from '../../protocol/pool-messages.js';
 import type { CloseReason, StratumConnection } from '../transport/stratum-connection.js';
 import { Vardiff } from './vardiff.js';
 
@@ -249,7 +248,8 @@ export class MinerSession implements ChannelMember {
     const channel = this.channel;
     const job = channel?.job(share.jobId);
     // A job issued under a pool extranonce this miner's extranonce2 no longer fits is as good as gone.
-    const translation = job?.translationFor(this.extranonce2Size);
+    const slot = channel?.slotOf(this) ?? '';
+    const translation = job?.translationFor(this.extranonce2Size, slot);
     if (!channel || !job || !translation) {
       const stale = !!job || !!channel?.isStale(share.jobId);
       return rejectLocally(
@@ -258,7 +258,8 @@ export class MinerSession implements ChannelMember {
       );
     }
     const poolDifficulty = job.poolDifficulty ?? 1;
-    const upstreamExtranonce2 = poolExtranonce2(this.prefix, share.extranonce2, translation);
+    // What follows the pool's extranonce1 (and the slot byte) in the coinbase: P + e2 + Z.
+    const coinbaseExtranonce2 = poolExtranonce2(this.prefix, share.extranonce2, translation);
     const algorithm = this.user!.pool.algorithm;
     const hasher = this.hasher;
     const unknownAlgorithm = algorithm.name === UNKNOWN_ALGORITHM;
@@ -266,14 +267,14 @@ export class MinerSession implements ChannelMember {
     if (hasher || unknownAlgorithm) {
       header = buildHeader(job.job, {
         extranonce1: translation.poolExtranonce1,
-        extranonce2: upstreamExtranonce2,
+        extranonce2: coinbaseExtranonce2,
         ntime: share.ntime,
         nonce: share.nonce,
         versionBits: share.versionBits,
         versionMask: share.versionBits === undefined ? undefined : (this.versionMask ?? undefined),
       });
     }
-    const key = `${this.prefix}:${share.extranonce2}:${share.ntime}:${share.nonce}:${share.versionBits ?? ''}`;
+    const key = `${slot}${this.prefix}:${share.extranonce2}:${share.ntime}:${share.nonce}:${share.versionBits ?? ''}`;
     // The difficulty the share is credited with: the miner's for its job (the pool's when not validated).
     let difficulty = poolDifficulty;
     let meetsPool = true;
@@ -314,7 +315,7 @@ export class MinerSession implements ChannelMember {
     const sentAt = performance.now();
     this.host.shareForwarded(this, poolDifficulty);
     if (answerNow && requestId !== null) connection?.replyResult(requestId, true);
-    void channel.submit(job.job.jobId, upstreamExtranonce2, share.ntime, share.nonce, share.versionBits).then((verdict) => {
+    void channel.submit(job.job.jobId, slot + coinbaseExtranonce2, share.ntime, share.nonce, share.versionBits).then((verdict) => {
       const roundTrip = (performance.now() - sentAt) / 1000;
       if (verdict.accepted) {
         this.host.shareAnswered(this, poolDifficulty, { accepted: true }, roundTrip);
@@ -499,9 +500,8 @@ export class MinerSession implements ChannelMember {
 
   /** Fits the miner's extranonce2 inside the channel's pool extranonce2; tells or recycles the miner if it must shrink. */
   private fitChannel(channel: Channel): void {
-    const extranonce = channel.extranonce;
-    if (!extranonce) return;
-    const n = extranonce.extranonce2Size;
+    const n = channel.extranonce2Room;
+    if (n === null) return;
     if (fitsPool(n, this.prefixBytes, this.extranonce2Size)) return;
     const fitted = n - this.prefixBytes;
     if (fitted < 1) {
@@ -527,9 +527,9 @@ export class MinerSession implements ChannelMember {
 
   /** On resume, a pool whose extranonce2 is too small for m gives the miner the size that fits. */
   private fitExtranonce2Size(): void {
-    const extranonce: PoolExtranonce | null = this.channel?.extranonce ?? null;
-    if (!extranonce) return;
-    const fitted = Math.min(this.host.config.stratum.extranonce2Size, extranonce.extranonce2Size - this.prefixBytes);
+    const room = this.channel?.extranonce2Room ?? null;
+    if (room === null) return;
+    const fitted = Math.min(this.host.config.stratum.extranonce2Size, room - this.prefixBytes);
     if (fitted >= 1) this.extranonce2Size = fitted;
   }
 
@@ -552,8 +552,9 @@ export class MinerSession implements ChannelMember {
   // ---- work ----
 
   private sendJob(job: ChannelJob, clean: boolean): void {
-    const line = job.notifyLine(this.extranonce2Size, clean);
-    if (!line || !this.connection) return;
+    if (!this.connection || !this.channel) return;
+    const line = job.notifyLine(this.extranonce2Size, this.channel.slotOf(this), clean);
+    if (!line) return;
     this.forceCleanNext = false;
     this.connection.write(line);
   }

@@ -46,8 +46,8 @@ export class StratumConnection {
     return this.closeReason === null;
   }
 
-  /** Writes one encoded line; a peer that stops reading is closed instead of growing memory. */
-  write(line: string): void {
+  /** Writes one encoded line (text, or bytes shared by many connections); a peer that stops reading is closed. */
+  write(line: string | Buffer): void {
     if (!this.isOpen) return;
     if (this.socket.writableLength > MAX_PENDING_OUTPUT_BYTES) {
       this.close('slow-consumer');
