@@ -57,8 +57,14 @@ export interface ShareCounts {
   oneValid: number;
 }
 
-/** prom-client calls a metric's `collect` before every read; its typings only take one in the constructor. */
-type CollectedCounter = Counter & { collect?: () => void };
+/** One series of a metric published from the records. */
+interface Sample {
+  readonly labels: Record<string, string>;
+  readonly value: number;
+}
+
+/** A prom-client metric whose `get` (what /metrics and the registry read) is replaced by ours. */
+type PublishedMetric = { get: () => Promise<unknown> };
 
 const newCounts = (): ShareCounts => ({
   sent: 0,
@@ -73,6 +79,13 @@ const newCounts = (): ShareCounts => ({
 
 interface WorkerRecord {
   info: WorkerInfo;
+  /** The `worker` labels, made once per info: published with every read. */
+  labels: Record<string, string>;
+  /** Hashes per second as of the last refresh (null: not computed yet, or unknown algorithm). */
+  speed: number | null;
+  /** The user's and the rig's group, looked up once per info: the share path allocates nothing for them. */
+  user: GroupRecord;
+  rig: GroupRecord;
   connected: boolean;
   connectedSince: number;
   difficulty: number | null;
@@ -81,6 +94,7 @@ interface WorkerRecord {
 }
 
 interface GroupRecord {
+  readonly key: string;
   readonly labels: Record<string, string>;
   /** Answered shares of this group; published as counters when Prometheus collects. */
   readonly counts: ShareCounts;
@@ -121,8 +135,8 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
   private readonly poolConnections = new Map<string, { hash: string; divider: number; count: number }>();
   private readonly timers: NodeJS.Timeout[] = [];
   private snapshot: { at: number; workers: WorkerSnapshot[] } = { at: 0, workers: [] };
-  /** The counters published from the records when Prometheus collects (installCollectors). */
-  private readonly collected: CollectedCounter[] = [];
+  /** The metrics published from the records when Prometheus reads them (installCollectors). */
+  private readonly published: PublishedMetric[] = [];
   /** Workers with connected = true, kept as a count so a connect storm stays linear. */
   private connectedCount = 0;
   private readonly proxy: string;
@@ -179,7 +193,8 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     for (const timer of this.timers) clearInterval(timer);
-    for (const metric of this.collected.splice(0)) metric.collect = undefined;
+    // Back to prom-client's own `get` (the prototype's): a later app in the same process starts clean.
+    for (const metric of this.published.splice(0)) delete (metric as Partial<PublishedMetric>).get;
     // The registry is process-wide: a later app in the same process (tests) starts from zero.
     this.resetMetrics();
   }
@@ -200,8 +215,22 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       const moved = record.info.address !== info.address || record.info.hash !== info.hash || record.info.pool !== info.pool;
       if (moved) this.removeWorkerSeries(record);
       record.info = info;
+      record.labels = this.workerLabels(info);
+      record.user = this.group(this.users, info, false);
+      record.rig = this.group(this.rigs, info, true);
     } else {
-      record = { info, connected: false, connectedSince: now, difficulty: null, counts: newCounts(), window: this.newWindow() };
+      record = {
+        info,
+        labels: this.workerLabels(info),
+        speed: null,
+        user: this.group(this.users, info, false),
+        rig: this.group(this.rigs, info, true),
+        connected: false,
+        connectedSince: now,
+        difficulty: null,
+        counts: newCounts(),
+        window: this.newWindow(),
+      };
       this.workers.set(info.sessionId, record); // its counters are collected from the first moment, at zero
     }
     record.connected = true;
@@ -263,8 +292,8 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     const info = record.info;
     const now = this.now();
     const one = difficulty / info.divider;
-    const user = this.group(this.users, info, false);
-    const rig = this.group(this.rigs, info, true);
+    const user = this.groupOf(record, false);
+    const rig = this.groupOf(record, true);
     if (roundTripSeconds !== undefined) this.shareRoundTrip.observe({ proxy: this.proxy, pool: info.pool }, roundTripSeconds);
     // Counters move in plain numbers here and reach Prometheus when it collects (installCollectors): a
     // labelled prom-client update per share and series was a quarter of everything the share path allocated.
@@ -298,7 +327,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     const one = difficulty / info.divider;
     record.counts.valid++;
     record.counts.oneValid += one;
-    this.addToWindows(record, this.group(this.users, info, false), this.group(this.rigs, info, true), one, this.now());
+    this.addToWindows(record, this.groupOf(record, false), this.groupOf(record, true), one, this.now());
   }
 
   private addToWindows(record: WorkerRecord, user: GroupRecord, rig: GroupRecord, one: number, now: number): void {
@@ -360,8 +389,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
   refreshSpeeds(now = this.now()): void {
     // Without a known algorithm there is no divider, so no hashrate to report.
     for (const record of this.workers.values()) {
-      if (record.info.hash === UNKNOWN_ALGORITHM) continue;
-      this.workerSpeed.set(this.workerLabels(record.info), record.window.hashrate(this.speedWindowMs, now, record.connectedSince));
+      record.speed = record.info.hash === UNKNOWN_ALGORITHM ? null : record.window.hashrate(this.speedWindowMs, now, record.connectedSince);
     }
     for (const user of this.users.values()) {
       if (user.labels.hash !== UNKNOWN_ALGORITHM)
@@ -418,6 +446,17 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     return total;
   }
 
+  /** The worker's user or rig group: the one it holds, unless that was swept meanwhile. */
+  private groupOf(record: WorkerRecord, perRig: boolean): GroupRecord {
+    const held = perRig ? record.rig : record.user;
+    const map = perRig ? this.rigs : this.users;
+    if (map.get(held.key) === held) return held;
+    const group = this.group(map, record.info, perRig);
+    if (perRig) record.rig = group;
+    else record.user = group;
+    return group;
+  }
+
   private group(map: Map<string, GroupRecord>, info: WorkerInfo, perRig: boolean): GroupRecord {
     const labels: Record<string, string> = perRig
       ? { proxy: this.proxy, user: info.user, rig: this.rigLabel(info), hash: info.hash, pool: info.pool }
@@ -426,7 +465,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     let group = map.get(key);
     if (!group) {
       const now = this.now();
-      group = { labels, counts: newCounts(), window: this.newWindow(), since: now, liveWorkers: 0, lastConnectedAt: now };
+      group = { key, labels, counts: newCounts(), window: this.newWindow(), since: now, liveWorkers: 0, lastConnectedAt: now };
       map.set(key, group);
     }
     return group;
@@ -455,24 +494,32 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
    * appear with their first share of each result and stay.
    */
   private installCollectors(): void {
-    const collect = (metric: CollectedCounter, publish: () => void) => {
-      metric.collect = () => {
-        metric.reset();
-        publish();
-      };
-      this.collected.push(metric);
+    // Read straight from the records: prom-client's per-series label hashing cost about 75 ms of the event
+    // loop per metric and scrape with 10,000 workers.
+    const publish = (metric: Counter | Gauge, type: 'counter' | 'gauge', samples: () => Sample[]) => {
+      const target = metric as unknown as PublishedMetric;
+      const { name, help } = metric as unknown as { name: string; help: string };
+      target.get = () => Promise.resolve({ name, help, type, values: samples(), aggregator: 'sum' });
+      this.published.push(target);
     };
     const perWorker = (metric: Counter, count: keyof ShareCounts) =>
-      collect(metric, () => {
-        for (const record of this.workers.values()) metric.inc(this.workerLabels(record.info), record.counts[count]);
-      });
+      publish(metric, 'counter', () =>
+        Array.from(this.workers.values(), (record) => ({ labels: record.labels, value: record.counts[count] })),
+      );
     const perGroup = (metric: Counter, groups: Map<string, GroupRecord>, accepted: keyof ShareCounts, rejected: keyof ShareCounts) =>
-      collect(metric, () => {
+      publish(metric, 'counter', () => {
+        const samples: Sample[] = [];
         for (const { labels, counts } of groups.values()) {
-          if (counts.accepted > 0) metric.inc({ ...labels, result: 'accepted' }, counts[accepted]);
-          if (counts.rejected > 0) metric.inc({ ...labels, result: 'rejected' }, counts[rejected]);
+          if (counts.accepted > 0) samples.push({ labels: { ...labels, result: 'accepted' }, value: counts[accepted] });
+          if (counts.rejected > 0) samples.push({ labels: { ...labels, result: 'rejected' }, value: counts[rejected] });
         }
+        return samples;
       });
+    publish(this.workerSpeed, 'gauge', () => {
+      const samples: Sample[] = [];
+      for (const record of this.workers.values()) if (record.speed !== null) samples.push({ labels: record.labels, value: record.speed });
+      return samples;
+    });
     perWorker(this.workerSended, 'sent');
     perWorker(this.workerOneSended, 'oneSent');
     perWorker(this.workerAccepted, 'accepted');
@@ -488,7 +535,6 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
   private removeWorkerSeries(record: WorkerRecord): void {
     const labels = this.workerLabels(record.info);
     this.workerUp.remove(this.upLabels(record.info));
-    this.workerSpeed.remove(labels);
     this.workerDifficulty.remove(labels);
   }
 
