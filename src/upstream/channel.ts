@@ -1,8 +1,33 @@
 import { Logger } from '@nestjs/common';
 import { ExtranonceTranslation, fitsPool, minerNotifyLine, translation } from '../protocol/extranonce.js';
+import { encodeNotification } from '../protocol/json-rpc.js';
 import type { PoolExtranonce, PoolJob } from '../protocol/pool-messages.js';
 import type { FanOut } from './fan-out.js';
 import type { PoolAccount, PoolConnection, PoolConnectionListener, ShareVerdict } from './pool-connection.js';
+
+/**
+ * A cache almost always asked for one key (one extranonce2 size and slot on a channel): that one lives in
+ * two fields and a Map is made only past it. Channels keep 32 jobs each, and with one channel per miner
+ * (--upstream.aggregation 1) two Maps per job were most of the memory a miner cost.
+ */
+class FewKeys<V> {
+  private firstKey: string | null = null;
+  private firstValue: V | undefined;
+  private more: Map<string, V> | null = null;
+
+  get(key: string): V | undefined {
+    return key === this.firstKey ? this.firstValue : this.more?.get(key);
+  }
+
+  set(key: string, value: V): void {
+    if (this.firstKey === null) {
+      this.firstKey = key;
+      this.firstValue = value;
+    } else {
+      (this.more ??= new Map()).set(key, value);
+    }
+  }
+}
 
 /**
  * A job as a channel relays it: the pool's job with what was in force when it arrived. Every session on
@@ -11,8 +36,8 @@ import type { PoolAccount, PoolConnection, PoolConnectionListener, ShareVerdict 
 export class ChannelJob {
   /** Shares already seen for this job (prefix, extranonce2, ntime, nonce, version bits), for duplicates. */
   private seen: Set<string> | null = null;
-  private readonly lines = new Map<string, Buffer>();
-  private readonly translations = new Map<string, ExtranonceTranslation | null>();
+  private readonly lines = new FewKeys<Buffer>();
+  private readonly translations = new FewKeys<ExtranonceTranslation | null>();
 
   constructor(
     readonly job: PoolJob,
@@ -124,6 +149,8 @@ export class Channel {
   /** The next job goes out clean: the previous ones died with a connection or an extranonce. */
   private forceClean = true;
   private idleTimer: NodeJS.Timeout | null = null;
+  /** mining.set_difficulty lines by value, encoded once for every miner told the same difficulty. */
+  private readonly difficultyLines = new Map<number, Buffer>();
   closed = false;
   /** Whether the service counts this channel's connection as up. */
   countedUp = false;
@@ -219,6 +246,18 @@ export class Channel {
       if (this.members.size === 0) this.close();
     }, idleMs);
     this.idleTimer.unref();
+  }
+
+  /** The miners' mining.set_difficulty line for a difficulty (the pool's is sent to many miners at once). */
+  difficultyLine(difficulty: number): Buffer {
+    let line = this.difficultyLines.get(difficulty);
+    if (!line) {
+      line = Buffer.from(encodeNotification('mining.set_difficulty', [difficulty]));
+      // Vardiff gives many miners values of their own: only a few recent ones are worth keeping.
+      if (this.difficultyLines.size >= 16) this.difficultyLines.delete(this.difficultyLines.keys().next().value as number);
+      this.difficultyLines.set(difficulty, line);
+    }
+    return line;
   }
 
   job(jobId: string): ChannelJob | undefined {

@@ -12,8 +12,8 @@ import { NotifyCache, PoolAccount, PoolConnection } from './pool-connection.js';
 
 export const USER_AGENT = 'stratum-proxy/0.1.0';
 
-/** Miners a job is written to per turn of the event loop (about 3 ms of socket writes on loopback). */
-const JOB_WRITES_PER_TURN = 128;
+/** Miners a job is written to per turn of the event loop (about 10 ms of socket writes on loopback). */
+const JOB_WRITES_PER_TURN = 512;
 
 /** prom-client calls a metric's `collect` before every read; its typings only take one in the constructor. */
 type CollectedGauge = Gauge & { collect?: () => void };

@@ -4,7 +4,9 @@
  * slices instead of waiting behind thousands of socket writes. Deliveries keep their order.
  */
 export class FanOut {
-  private readonly queue: { readonly deliver: (index: number) => void; readonly count: number; next: number }[] = [];
+  private queue: { readonly deliver: (index: number) => void; readonly count: number; next: number }[] = [];
+  /** Index of the first unfinished broadcast: thousands of channels queue one each, and shift() is O(n). */
+  private head = 0;
   private scheduled = false;
 
   constructor(private readonly perTurn: number) {}
@@ -19,14 +21,17 @@ export class FanOut {
   private drain(): void {
     this.scheduled = false;
     let budget = this.perTurn;
-    while (budget > 0 && this.queue.length > 0) {
-      const task = this.queue[0];
+    while (budget > 0 && this.head < this.queue.length) {
+      const task = this.queue[this.head];
       const end = Math.min(task.count, task.next + budget);
       budget -= end - task.next;
       while (task.next < end) task.deliver(task.next++);
-      if (task.next === task.count) this.queue.shift();
+      if (task.next === task.count) this.head++;
     }
-    if (this.queue.length > 0) {
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else {
       this.scheduled = true;
       setImmediate(() => this.drain());
     }

@@ -493,7 +493,7 @@ export class MinerSession implements ChannelMember {
     this.steps.push({ fromSeq, difficulty });
     if (this.steps.length > MAX_DIFFICULTY_STEPS) this.steps.shift();
     this.host.workerDifficulty(this, difficulty);
-    this.connection?.write(encodeNotification('mining.set_difficulty', [difficulty]));
+    this.connection?.write(this.channel?.difficultyLine(difficulty) ?? encodeNotification('mining.set_difficulty', [difficulty]));
   }
 
   // ---- extranonce and version mask ----
