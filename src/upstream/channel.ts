@@ -136,6 +136,11 @@ export class Channel {
   private readonly members = new Map<string, ChannelMember>();
   private readonly slots = new Map<ChannelMember, number>();
   /**
+   * Slot and prefix pairs of miners that left, kept until the next clean job: a miner seated there at once
+   * would search the same coinbase as its predecessor and send the pool its duplicates.
+   */
+  private readonly vacated = new Set<string>();
+  /**
    * Bytes of the channel-local slot in front of each miner's prefix: 1 when the pool's extranonce2 has
    * room for it, so that miners whose prefixes collide (chosen at subscribe, before the account was known)
    * still share the channel; 0 when it has not; null until the pool's size is known (slot 0 only).
@@ -213,7 +218,7 @@ export class Channel {
 
   canSeat(prefix: string): boolean {
     if (this.closed || this.members.size >= this.capacity) return false;
-    return this.slotBytes === 1 ? this.freeSlot(prefix) !== null : !this.members.has(`0:${prefix}`);
+    return this.slotBytes === 1 ? this.freeSlot(prefix) !== null : this.isFree(`0:${prefix}`);
   }
 
   seat(member: ChannelMember): void {
@@ -230,8 +235,12 @@ export class Channel {
   }
 
   private freeSlot(prefix: string): number | null {
-    for (let slot = 0; slot < 256; slot++) if (!this.members.has(`${slot}:${prefix}`)) return slot;
+    for (let slot = 0; slot < 256; slot++) if (this.isFree(`${slot}:${prefix}`)) return slot;
     return null;
+  }
+
+  private isFree(key: string): boolean {
+    return !this.members.has(key) && !this.vacated.has(key);
   }
 
   /** Takes a session off; an empty channel closes after `idleMs`, so reconnecting miners do not churn connections. */
@@ -240,6 +249,7 @@ export class Channel {
     if (slot === undefined) return;
     this.members.delete(`${slot}:${member.prefix}`);
     this.slots.delete(member);
+    this.vacated.add(`${slot}:${member.prefix}`);
     if (this.members.size > 0 || this.closed) return;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
@@ -356,6 +366,8 @@ export class Channel {
   }
 
   private retireJobs(): void {
+    // Every job a departed miner could have worked on is gone: its slot and prefix are free again.
+    this.vacated.clear();
     for (const id of this.jobs.keys()) {
       this.staleJobIds.add(id);
       if (this.staleJobIds.size > MAX_STALE_JOB_IDS) this.staleJobIds.delete(this.staleJobIds.values().next().value as string);

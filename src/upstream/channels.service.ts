@@ -95,14 +95,6 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
     for (const channels of this.byAccount.values()) yield* channels;
   }
 
-  get channelCount(): number {
-    return this.pools.size;
-  }
-
-  poolOf(channel: Channel): Pool | undefined {
-    return this.pools.get(channel);
-  }
-
   onModuleDestroy(): void {
     for (const channel of Array.from(this.all())) channel.close();
     // The registry is process-wide: a later app in the same process (tests) must not call into this one.
