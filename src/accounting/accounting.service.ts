@@ -176,9 +176,12 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     this.speedWindowMs = config.metrics.speedWindowMs;
   }
 
-  /** Rate windows fine enough for the speed window (within a few percent). */
-  private newWindow(): RateWindow {
-    return new RateWindow(this.speedWindowMs / 30);
+  /**
+   * Rate windows fine enough for the speed window (within a few percent). A worker's reaches back a day
+   * (the workers API); a user's or rig's only as far as the speed window, the one thing read from it.
+   */
+  private newWindow(longestMs?: number): RateWindow {
+    return new RateWindow(this.speedWindowMs / 30, longestMs);
   }
 
   onModuleInit(): void {
@@ -465,7 +468,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     let group = map.get(key);
     if (!group) {
       const now = this.now();
-      group = { key, labels, counts: newCounts(), window: this.newWindow(), since: now, liveWorkers: 0, lastConnectedAt: now };
+      group = { key, labels, counts: newCounts(), window: this.newWindow(this.speedWindowMs), since: now, liveWorkers: 0, lastConnectedAt: now };
       map.set(key, group);
     }
     return group;

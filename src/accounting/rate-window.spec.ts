@@ -54,6 +54,19 @@ describe('RateWindow', () => {
     expect(window.hashrate(5 * MINUTE, T0 + 4 * MINUTE + 1000, since - 10 * MINUTE)).toBeCloseTo((HASHES_PER_SHARE * 300) / 300, 3);
   });
 
+  it('keeps only the tiers the longest window needs', () => {
+    const short = new RateWindow(10 * SECOND, 5 * MINUTE);
+    const full = new RateWindow(10 * SECOND);
+    for (const window of [short, full]) {
+      window.add(2, T0);
+      window.add(3, T0 + 8 * MINUTE);
+      expect(window.sum(5 * MINUTE, T0 + 8 * MINUTE + SECOND)).toBe(3);
+    }
+    // Past what the fine tier reaches (about 6 minutes), the short window keeps nothing older.
+    expect(full.sum(60 * MINUTE, T0 + 8 * MINUTE + SECOND)).toBe(5);
+    expect(short.sum(60 * MINUTE, T0 + 8 * MINUTE + SECOND)).toBe(3);
+  });
+
   it('measures a steady rate within a few percent over a short window, wherever the window starts', () => {
     const window = new RateWindow((20 * SECOND) / 30);
     // One difficulty-1 share every 100 ms for a minute, read at times that fall anywhere in a bucket.

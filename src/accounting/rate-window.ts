@@ -1,10 +1,12 @@
 /**
  * Difficulty-1 shares over sliding time windows, in fixed memory: a fine tier (36 buckets of a width chosen
  * from the speed window, 10 s for the default 5 minutes), one-minute buckets for the last hour and
- * fifteen-minute buckets for the last day. Pure: the caller passes the time.
+ * fifteen-minute buckets for the last day, only as many tiers as the longest window asked for needs.
+ * Pure: the caller passes the time.
  */
 const MINUTE = 60_000;
 const QUARTER = 15 * MINUTE;
+const DAY = 96 * QUARTER;
 const FINE_BUCKETS = 36;
 const MIN_FINE_BUCKET_MS = 500;
 /** Bucket numbers count from here, so they fit in 32 bits for 34 years even with the finest width. */
@@ -13,75 +15,73 @@ const ORIGIN = Date.UTC(2024, 0, 1);
 /** Hashes per difficulty-1 share. */
 export const HASHES_PER_SHARE = 2 ** 32;
 
-/** One tier of buckets: value and the bucket number (time / width) it holds. */
-class Tier {
-  private readonly values: Float64Array;
-  private readonly index: Int32Array;
-
-  constructor(
-    readonly width: number,
-    readonly count: number,
-  ) {
-    this.values = new Float64Array(count);
-    this.index = new Int32Array(count).fill(-1);
-  }
-
-  /** Longest window this tier can answer (one bucket is always partly in the future). */
-  get span(): number {
-    return (this.count - 1) * this.width;
-  }
-
-  add(value: number, now: number): void {
-    const bucket = Math.floor((now - ORIGIN) / this.width);
-    const i = bucket % this.count;
-    if (this.index[i] !== bucket) {
-      this.index[i] = bucket;
-      this.values[i] = 0;
-    }
-    this.values[i] += value;
-  }
-
-  /**
-   * The sum over (now - windowMs, now]; the oldest bucket counts with the part of it inside the window, or
-   * whole when `whole` (nothing was added before the window started).
-   */
-  sum(windowMs: number, now: number, whole = false): number {
-    const start = now - ORIGIN - windowMs;
-    const first = Math.floor(start / this.width);
-    const current = Math.floor((now - ORIGIN) / this.width);
-    let sum = 0;
-    for (let i = 0; i < this.count; i++) {
-      const bucket = this.index[i];
-      if (bucket < first || bucket > current) continue;
-      // Shares are taken as spread evenly over their bucket.
-      sum += bucket === first && !whole ? (this.values[i] * ((first + 1) * this.width - start)) / this.width : this.values[i];
-    }
-    return sum;
-  }
+/** One tier: `count` buckets of `width` ms, stored from `offset` in the window's shared arrays. */
+interface Tier {
+  readonly width: number;
+  readonly count: number;
+  readonly offset: number;
 }
+
+/** Longest window a tier can answer (one bucket is always partly in the future). */
+const span = (tier: Tier) => (tier.count - 1) * tier.width;
 
 export class RateWindow {
   private readonly tiers: readonly Tier[];
+  // Every tier's buckets in one pair of arrays: a worker holds a window or two, thousands of workers a proxy.
+  private readonly values: Float64Array;
+  private readonly index: Int32Array;
   total = 0;
 
-  /** `fineBucketMs`: width of the finest buckets (speed window / 30 gives an error under 4 %). */
-  constructor(fineBucketMs = 10_000) {
+  /**
+   * `fineBucketMs`: width of the finest buckets (speed window / 30 gives an error under 4 %);
+   * `longestMs`: the longest window that will be asked for (a day by default).
+   */
+  constructor(fineBucketMs = 10_000, longestMs = DAY) {
     const fine = Math.max(MIN_FINE_BUCKET_MS, fineBucketMs);
-    const tiers = [new Tier(fine, FINE_BUCKETS)];
-    if (fine < MINUTE) tiers.push(new Tier(MINUTE, 61));
-    tiers.push(new Tier(QUARTER, 97));
+    const tiers: Tier[] = [];
+    const add = (width: number, count: number) => {
+      const previous = tiers.at(-1);
+      tiers.push({ width, count, offset: previous ? previous.offset + previous.count : 0 });
+    };
+    add(fine, FINE_BUCKETS);
+    if (span(tiers[0]) < longestMs && fine < MINUTE) add(MINUTE, 61);
+    if (span(tiers.at(-1)!) < longestMs) add(QUARTER, 97);
     this.tiers = tiers;
+    const buckets = tiers.reduce((sum, tier) => sum + tier.count, 0);
+    this.values = new Float64Array(buckets);
+    this.index = new Int32Array(buckets).fill(-1);
   }
 
   add(value: number, now: number): void {
     this.total += value;
-    for (const tier of this.tiers) tier.add(value, now);
+    for (const tier of this.tiers) {
+      const bucket = Math.floor((now - ORIGIN) / tier.width);
+      const i = tier.offset + (bucket % tier.count);
+      if (this.index[i] !== bucket) {
+        this.index[i] = bucket;
+        this.values[i] = 0;
+      }
+      this.values[i] += value;
+    }
   }
 
-  /** The sum over the last `windowMs`, from the finest tier that reaches back that far. */
+  /**
+   * The sum over the last `windowMs`, from the finest tier that reaches back that far; the oldest bucket
+   * counts with the part of it inside the window, or whole when `whole` (nothing was added before).
+   */
   sum(windowMs: number, now: number, whole = false): number {
-    const tier = this.tiers.find((candidate) => candidate.span >= windowMs) ?? this.tiers[this.tiers.length - 1];
-    return tier.sum(Math.min(windowMs, tier.span), now, whole);
+    const tier = this.tiers.find((candidate) => span(candidate) >= windowMs) ?? this.tiers[this.tiers.length - 1];
+    const start = now - ORIGIN - Math.min(windowMs, span(tier));
+    const first = Math.floor(start / tier.width);
+    const current = Math.floor((now - ORIGIN) / tier.width);
+    let sum = 0;
+    for (let i = tier.offset; i < tier.offset + tier.count; i++) {
+      const bucket = this.index[i];
+      if (bucket < first || bucket > current) continue;
+      // Shares are taken as spread evenly over their bucket.
+      sum += bucket === first && !whole ? (this.values[i] * ((first + 1) * tier.width - start)) / tier.width : this.values[i];
+    }
+    return sum;
   }
 
   /**
