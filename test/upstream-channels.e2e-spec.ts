@@ -161,6 +161,23 @@ describe('miner difficulty of its own (vardiff)', () => {
     await farm.stop();
   });
 
+  it("honours a miner's mining.suggest_difficulty within the bounds: never above the pool's", async () => {
+    const pool = await farm.addPool({ extranonce2Size: 8, difficulty: POOL_DIFFICULTY });
+    const name = await farm.register(pool, 'suggest');
+    // Sent before subscribe, as some firmware does: it sets the starting difficulty.
+    const early = farm.miner({ login: `${name}.early`, suggestDifficulty: 2 ** -18 });
+    await early.start();
+    await early.waitForJob();
+    expect(early.difficulty).toBe(2 ** -18);
+    await early.mine(2);
+    expect(early.rejected).toEqual([]);
+    // Later, above the pool's: the pool's difficulty is the ceiling.
+    await early.request('mining.suggest_difficulty', [1]);
+    await early.waitUntil(() => early.difficulty === POOL_DIFFICULTY, "the pool's difficulty");
+    // A suggestion on a channel shared with others never reaches the pool.
+    expect(pool.methods).not.toContain('mining.suggest_difficulty');
+  });
+
   it('settles a fast and a slow miner on one channel at their own difficulties; the pool gets only shares meeting its target', async () => {
     const pool = await farm.addPool({ extranonce2Size: 8, difficulty: POOL_DIFFICULTY });
     const name = await farm.register(pool, 'vardiff');

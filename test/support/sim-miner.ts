@@ -43,6 +43,8 @@ export interface SimMinerOptions {
   extranonceSubscribe?: boolean;
   /** The proof of work to mine (default sha256). */
   algorithm?: SimAlgorithm;
+  /** Send mining.suggest_difficulty first, before subscribe (as some firmware does). */
+  suggestDifficulty?: number;
 }
 
 export class SimMiner {
@@ -96,6 +98,7 @@ export class SimMiner {
   /** Connects (resuming its session when it has one), negotiates, subscribes and authorizes. */
   async start(): Promise<Response> {
     await this.open();
+    if (this.options.suggestDifficulty !== undefined) await this.request('mining.suggest_difficulty', [this.options.suggestDifficulty]);
     if (this.options.versionRollingMask) {
       const configured = await this.request('mining.configure', [
         ['version-rolling'],
