@@ -1,7 +1,7 @@
 // Upstream channels: many miners on one pool connection per account, counted at the simulated pool, which
 // checks every share with real sha256d against its own extranonce1 and difficulty.
 import { AccountingService } from '../src/accounting/accounting.service.js';
-import { Farm } from './support/farm.js';
+import { Farm, TOKEN } from './support/farm.js';
 import { sample, samples } from './support/metrics-text.js';
 import type { SimMiner } from './support/sim-miner.js';
 import type { SimPool } from './support/sim-pool.js';
@@ -121,6 +121,39 @@ describe('upstream channels (--upstream.aggregation 256, the default)', () => {
     expect(pool.rejected).toEqual([]);
     expect(pool.accepted).toHaveLength(150);
     expect(pool.connectionsAccepted).toBe(2);
+  });
+});
+
+describe('a pool of its own aggregation (pools API)', () => {
+  const farm = new Farm();
+  beforeAll(() => farm.start());
+  afterAll(() => farm.stop());
+
+  it('gives each miner of a pool set to aggregation 1 its own connection, and goes back to the default when cleared', async () => {
+    const pool = await farm.addPool({ extranonce2Size: 8 });
+    const listed = await farm.http.get('/api/v1/pools').expect(200);
+    const id = (listed.body as { id: number; port: number }[]).find((view) => view.port === pool.port)!.id;
+    const patched = await farm.http
+      .patch(`/api/v1/pools/${id}`)
+      .set('Authorization', `Bearer ${TOKEN}`)
+      .send({ aggregation: 1 })
+      .expect(200);
+    expect(patched.body.aggregation).toBe(1);
+    await farm.http.patch(`/api/v1/pools/${id}`).set('Authorization', `Bearer ${TOKEN}`).send({ aggregation: 0 }).expect(400);
+    const name = await farm.register(pool, 'own');
+    const solo = Array.from({ length: 3 }, (_, i) => farm.miner({ login: `${name}.s${i}` }));
+    await startAll(solo);
+    await Promise.all(solo.map((miner) => miner.mine(1)));
+    expect(pool.connectionsAccepted).toBe(3);
+
+    const cleared = await farm.http.patch(`/api/v1/pools/${id}`).set('Authorization', `Bearer ${TOKEN}`).send({ aggregation: null });
+    expect(cleared.body.aggregation).toBeNull();
+    const shared = Array.from({ length: 3 }, (_, i) => farm.miner({ login: `${name}.t${i}` }));
+    await startAll(shared);
+    await Promise.all(shared.map((miner) => miner.mine(1)));
+    // New channels take the proxy's default (256): the three newcomers share one more connection.
+    expect(pool.connectionsAccepted).toBe(4);
+    expect(pool.rejected).toEqual([]);
   });
 });
 

@@ -468,7 +468,15 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     let group = map.get(key);
     if (!group) {
       const now = this.now();
-      group = { key, labels, counts: newCounts(), window: this.newWindow(this.speedWindowMs), since: now, liveWorkers: 0, lastConnectedAt: now };
+      group = {
+        key,
+        labels,
+        counts: newCounts(),
+        window: this.newWindow(this.speedWindowMs),
+        since: now,
+        liveWorkers: 0,
+        lastConnectedAt: now,
+      };
       map.set(key, group);
     }
     return group;

@@ -7,9 +7,15 @@ import { WorkerStat } from '../accounting/worker-stat.entity.js';
 import { InitialSchema1732500000000 } from './migrations/1732500000000-initial-schema.js';
 import { WorkerStats1732600000000 } from './migrations/1732600000000-worker-stats.js';
 import { AlgorithmDetection1732700000000 } from './migrations/1732700000000-algorithm-detection.js';
+import { PoolAggregation1732800000000 } from './migrations/1732800000000-pool-aggregation.js';
 
 export const ENTITIES = [Algorithm, Pool, User, WorkerStat];
-export const MIGRATIONS = [InitialSchema1732500000000, WorkerStats1732600000000, AlgorithmDetection1732700000000];
+export const MIGRATIONS = [
+  InitialSchema1732500000000,
+  WorkerStats1732600000000,
+  AlgorithmDetection1732700000000,
+  PoolAggregation1732800000000,
+];
 
 /** One options object for Nest and the TypeORM CLI: migrations run at start, never `synchronize`. */
 export function dataSourceOptions(database: AppConfig['database']): DataSourceOptions {

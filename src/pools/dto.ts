@@ -46,6 +46,12 @@ export class CreatePoolDto {
   @IsNotEmpty()
   @MaxLength(64)
   algorithm: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65536)
+  aggregation?: number | null;
 }
 
 export class UpdatePoolDto {
@@ -65,4 +71,11 @@ export class UpdatePoolDto {
   @IsNotEmpty()
   @MaxLength(64)
   algorithm?: string;
+
+  /** null goes back to --upstream.aggregation. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65536)
+  aggregation?: number | null;
 }

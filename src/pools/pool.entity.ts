@@ -32,6 +32,10 @@ export class Pool {
   })
   detectedAt: Date | null;
 
+  /** Most miners on one connection to this pool (1: one each); null: --upstream.aggregation. */
+  @Column({ type: 'integer', nullable: true })
+  aggregation: number | null;
+
   get address(): string {
     return `${this.host}:${this.port}`;
   }

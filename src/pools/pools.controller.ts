@@ -16,6 +16,8 @@ export interface PoolView {
   divider: number | null;
   /** When the algorithm was detected from shares; null when set by hand or seeded. */
   detectedAt: string | null;
+  /** Most miners per pool connection for this pool; null: the proxy's --upstream.aggregation. */
+  aggregation: number | null;
 }
 
 export const poolView = (pool: Pool): PoolView => ({
@@ -26,6 +28,7 @@ export const poolView = (pool: Pool): PoolView => ({
   algorithm: pool.algorithm.name,
   divider: pool.algorithm.name === UNKNOWN_ALGORITHM ? null : pool.algorithm.divider,
   detectedAt: pool.detectedAt ? pool.detectedAt.toISOString() : null,
+  aggregation: pool.aggregation ?? null,
 });
 
 const algorithmView = (algorithm: Algorithm) => ({ id: algorithm.id, name: algorithm.name, divider: algorithm.divider });

@@ -36,7 +36,9 @@ export class PoolsService {
   async createUnknown(host: string, port: number): Promise<Pool> {
     const unknown = await this.algorithmNamed(UNKNOWN_ALGORITHM);
     try {
-      return await this.pools.save(this.pools.create({ host: host.toLowerCase(), port, algorithm: unknown, detectedAt: null }));
+      return await this.pools.save(
+        this.pools.create({ host: host.toLowerCase(), port, algorithm: unknown, detectedAt: null, aggregation: null }),
+      );
     } catch (error) {
       // Registered concurrently: use the row that won.
       const existing = isUniqueViolation(error) ? await this.findByAddress(host, port) : null;
@@ -56,7 +58,12 @@ export class PoolsService {
   }
 
   async create(dto: CreatePoolDto): Promise<Pool> {
-    const pool = this.pools.create({ host: dto.host.toLowerCase(), port: dto.port, algorithm: await this.algorithmNamed(dto.algorithm) });
+    const pool = this.pools.create({
+      host: dto.host.toLowerCase(),
+      port: dto.port,
+      algorithm: await this.algorithmNamed(dto.algorithm),
+      aggregation: dto.aggregation ?? null,
+    });
     return this.save(pool);
   }
 
@@ -68,6 +75,7 @@ export class PoolsService {
       pool.algorithm = await this.algorithmNamed(dto.algorithm);
       pool.detectedAt = null; // set by hand from now on
     }
+    if (dto.aggregation !== undefined) pool.aggregation = dto.aggregation;
     const saved = await this.save(pool);
     this.changes.emit(saved);
     return saved;

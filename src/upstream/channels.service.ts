@@ -52,20 +52,18 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
 
   /**
    * The channel gauges mirror live state: computed when Prometheus collects, not kept in step. Channels of
-   * one miner (--upstream.aggregation 1) have none: that would be a series per miner, which the worker
-   * metrics already are.
+   * one miner (aggregation 1) have none: that would be a series per miner, which the worker metrics are.
    */
   onModuleInit(): void {
     const proxy = this.config.metricsTag;
-    if (this.config.upstream.aggregation === 1) return;
     this.sessionsGauge.collect = () => {
       this.sessionsGauge.reset();
-      for (const channel of this.all())
+      for (const channel of this.shared())
         this.sessionsGauge.set({ proxy, pool: channel.poolAddress, channel: String(channel.id) }, channel.sessionCount);
     };
     this.difficultyGauge.collect = () => {
       this.difficultyGauge.reset();
-      for (const channel of this.all()) {
+      for (const channel of this.shared()) {
         const difficulty = channel.difficulty;
         if (difficulty !== null) this.difficultyGauge.set({ proxy, pool: channel.poolAddress, channel: String(channel.id) }, difficulty);
       }
@@ -93,6 +91,11 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
   /** Every open channel (for metrics and the API). */
   *all(): IterableIterator<Channel> {
     for (const channels of this.byAccount.values()) yield* channels;
+  }
+
+  /** The channels that can carry more than one miner. */
+  private *shared(): IterableIterator<Channel> {
+    for (const channel of this.all()) if (channel.capacity > 1) yield channel;
   }
 
   onModuleDestroy(): void {
@@ -152,7 +155,8 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
       key,
       request.account,
       request.pool.address,
-      upstream.aggregation,
+      // A pool's own limit (pools API) wins; one session per prefix and slot is the most a channel can seat.
+      Math.min(request.pool.aggregation ?? upstream.aggregation, 256 ** stratum.extranonce1Size),
       stratum.extranonce1Size,
       stratum.extranonce2Size,
       this,
