@@ -1,4 +1,4 @@
-import { Farm } from './support/farm.js';
+import { Farm, TOKEN } from './support/farm.js';
 
 const until = (condition: () => boolean, what: string, timeoutMs = 10_000) =>
   new Promise<void>((resolve, reject) => {
@@ -164,6 +164,16 @@ describe('Stratum relay scenarios', () => {
     const right = await farm.register(pool, 'good', 'right');
     const ok = farm.miner({ login: right });
     expect((await ok.start()).result).toBe(true);
+  });
+
+  it('refuses a name right after it was deleted, although names are answered from memory for a few seconds', async () => {
+    const pool = await farm.addPool();
+    const name = await farm.register(pool, 'short-lived');
+    const first = farm.miner({ login: `${name}.a` });
+    expect((await first.start()).result).toBe(true);
+    await farm.http.delete(`/api/v1/users/${name}`).set('Authorization', `Bearer ${TOKEN}`).expect(200);
+    const second = farm.miner({ login: `${name}.b` });
+    expect((await second.start()).result).toBe(false);
   });
 
   it('answers a share the pool never answers with error 20 after the submit timeout, without holding up other messages', async () => {

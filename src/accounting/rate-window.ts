@@ -15,11 +15,13 @@ const ORIGIN = Date.UTC(2024, 0, 1);
 /** Hashes per difficulty-1 share. */
 export const HASHES_PER_SHARE = 2 ** 32;
 
-/** One tier: `count` buckets of `width` ms, stored from `offset` in the window's shared arrays. */
+/** One tier: `count` buckets of `width` ms, stored from `offset` in the window's shared array. */
 interface Tier {
   readonly width: number;
   readonly count: number;
   readonly offset: number;
+  /** The newest bucket number written (a ring: older slots hold the buckets just before it). */
+  head: number;
 }
 
 /** Longest window a tier can answer (one bucket is always partly in the future). */
@@ -27,9 +29,9 @@ const span = (tier: Tier) => (tier.count - 1) * tier.width;
 
 export class RateWindow {
   private readonly tiers: readonly Tier[];
-  // Every tier's buckets in one pair of arrays: a worker holds a window or two, thousands of workers a proxy.
-  private readonly values: Float64Array;
-  private readonly index: Int32Array;
+  // Every tier's buckets in one array of 32-bit floats (7 significant digits are plenty for a rate): a
+  // worker holds a window or two, and a proxy thousands of workers.
+  private readonly values: Float32Array;
   total = 0;
 
   /**
@@ -41,27 +43,29 @@ export class RateWindow {
     const tiers: Tier[] = [];
     const add = (width: number, count: number) => {
       const previous = tiers.at(-1);
-      tiers.push({ width, count, offset: previous ? previous.offset + previous.count : 0 });
+      tiers.push({ width, count, offset: previous ? previous.offset + previous.count : 0, head: -Infinity });
     };
     add(fine, FINE_BUCKETS);
     if (span(tiers[0]) < longestMs && fine < MINUTE) add(MINUTE, 61);
     if (span(tiers.at(-1)!) < longestMs) add(QUARTER, 97);
     this.tiers = tiers;
     const buckets = tiers.reduce((sum, tier) => sum + tier.count, 0);
-    this.values = new Float64Array(buckets);
-    this.index = new Int32Array(buckets).fill(-1);
+    this.values = new Float32Array(buckets);
   }
 
   add(value: number, now: number): void {
     this.total += value;
     for (const tier of this.tiers) {
       const bucket = Math.floor((now - ORIGIN) / tier.width);
-      const i = tier.offset + (bucket % tier.count);
-      if (this.index[i] !== bucket) {
-        this.index[i] = bucket;
-        this.values[i] = 0;
+      // Moving on: the slots of the buckets skipped since the head (at most a whole ring) start from zero.
+      if (bucket > tier.head) {
+        const from = Math.max(tier.head + 1, bucket - tier.count + 1);
+        for (let b = from; b <= bucket; b++) this.values[tier.offset + (b % tier.count)] = 0;
+        tier.head = bucket;
       }
-      this.values[i] += value;
+      // A share older than the ring (a clock step back) is counted in the oldest slot that is still kept.
+      const slot = Math.max(bucket, tier.head - tier.count + 1);
+      this.values[tier.offset + (slot % tier.count)] += value;
     }
   }
 
@@ -72,14 +76,13 @@ export class RateWindow {
   sum(windowMs: number, now: number, whole = false): number {
     const tier = this.tiers.find((candidate) => span(candidate) >= windowMs) ?? this.tiers[this.tiers.length - 1];
     const start = now - ORIGIN - Math.min(windowMs, span(tier));
-    const first = Math.floor(start / tier.width);
-    const current = Math.floor((now - ORIGIN) / tier.width);
+    const first = Math.max(Math.floor(start / tier.width), tier.head - tier.count + 1);
+    const current = Math.min(Math.floor((now - ORIGIN) / tier.width), tier.head);
     let sum = 0;
-    for (let i = tier.offset; i < tier.offset + tier.count; i++) {
-      const bucket = this.index[i];
-      if (bucket < first || bucket > current) continue;
+    for (let bucket = first; bucket <= current; bucket++) {
+      const value = this.values[tier.offset + (bucket % tier.count)];
       // Shares are taken as spread evenly over their bucket.
-      sum += bucket === first && !whole ? (this.values[i] * ((first + 1) * tier.width - start)) / tier.width : this.values[i];
+      sum += bucket === Math.floor(start / tier.width) && !whole ? (value * ((bucket + 1) * tier.width - start)) / tier.width : value;
     }
     return sum;
   }

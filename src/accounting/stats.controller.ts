@@ -51,7 +51,7 @@ export class StatsController {
   /** A user's registration and its connected workers (never the password). */
   @Get(':name')
   async get(@Param('name') name: string) {
-    const user = await this.users.resolve(name);
+    const user = await this.users.find(name);
     if (!user) throw new NotFoundException(`user ${name} does not exist`);
     const workers = this.accounting.workersSnapshot().filter((worker) => worker.user === user.name);
     return { ...userView(user), hashrate: this.accounting.userHashrate(user.name), workers: workers.map(publicWorker) };
@@ -65,7 +65,7 @@ export class StatsController {
     @Query('to') toText?: string,
     @Query('step') stepText?: string,
   ) {
-    const user = await this.users.resolve(name);
+    const user = await this.users.find(name);
     if (!user) throw new NotFoundException(`user ${name} does not exist`);
     const step = parseStep(stepText);
     const to = parseInstant('to', toText, Date.now());

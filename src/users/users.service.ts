@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { isUniqueViolation } from '../database/constraint-errors.js';
+import { PoolChanges } from '../pools/pool-changes.js';
 import { PoolsService } from '../pools/pools.service.js';
 import { User } from './user.entity.js';
 import { generateUserName, normalizeUserName } from './user-name.js';
@@ -15,16 +16,29 @@ export interface Registration {
 export class UnsupportedPoolError extends Error {}
 
 const NAME_ATTEMPTS = 8;
+/** How long a resolved name is answered from memory (a user deleted elsewhere may log in that much longer). */
+const RESOLVED_TTL_MS = 5000;
+const RESOLVED_MAX = 10_000;
 
 @Injectable()
 export class UsersService {
   private readonly logger = new Logger(UsersService.name);
+  /**
+   * Names resolved lately: a farm powering up authorizes thousands of miners of a few names within
+   * seconds, and each lookup was a synchronous SQLite query and a User of its own held by every session.
+   */
+  private readonly resolved = new Map<string, { readonly user: User; readonly at: number }>();
 
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
     private readonly pools: PoolsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    poolChanges: PoolChanges,
+  ) {
+    poolChanges.subscribe((pool) => {
+      for (const [name, { user }] of this.resolved) if (user.pool.id === pool.id) this.resolved.delete(name);
+    });
+  }
 
   /** Registers credentials for a supported pool; the same credentials always get the same name. */
   async register(poolAddress: string, accountUser: string, accountPassword: string): Promise<Registration> {
@@ -60,10 +74,27 @@ export class UsersService {
     throw new Error(`could not find a free user name after ${NAME_ATTEMPTS} attempts`);
   }
 
-  /** The user for a miner's login name (case-insensitive), or null. */
+  /** The user for a name (case-insensitive) as stored now, or null: for the API. */
+  find(name: string): Promise<User | null> {
+    const normalized = normalizeUserName(name);
+    return normalized ? this.users.findOneBy({ name: normalized }) : Promise.resolve(null);
+  }
+
+  /** The user for a miner's login name (case-insensitive), or null; answered from memory for a few seconds. */
   async resolve(name: string): Promise<User | null> {
     const normalized = normalizeUserName(name);
-    return normalized ? this.users.findOneBy({ name: normalized }) : null;
+    if (!normalized) return null;
+    const now = Date.now();
+    const hit = this.resolved.get(normalized);
+    if (hit && now - hit.at < RESOLVED_TTL_MS) return hit.user;
+    const user = await this.users.findOneBy({ name: normalized });
+    // Only found names are kept: a name registered a moment ago must work at once.
+    this.resolved.delete(normalized);
+    if (user) {
+      if (this.resolved.size >= RESOLVED_MAX) this.resolved.delete(this.resolved.keys().next().value as string);
+      this.resolved.set(normalized, { user, at: now });
+    }
+    return user;
   }
 
   list(): Promise<User[]> {
@@ -79,6 +110,7 @@ export class UsersService {
       .getMany();
     for (const user of stale) {
       await this.users.delete({ name: user.name });
+      this.resolved.delete(user.name);
       const since = (user.lastSeenAt ?? user.createdAt).toISOString();
       this.logger.log(`expired user ${user.name} (pool ${user.pool.address}): inactive since ${since}`);
     }
@@ -88,6 +120,7 @@ export class UsersService {
   async remove(name: string): Promise<void> {
     const normalized = normalizeUserName(name);
     const result = normalized ? await this.users.delete({ name: normalized }) : { affected: 0 };
+    if (normalized) this.resolved.delete(normalized);
     if (!result.affected) throw new NotFoundException(`user ${name} does not exist`);
     this.logger.log(`deleted user ${normalized}`);
   }
