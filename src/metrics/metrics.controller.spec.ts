@@ -19,9 +19,20 @@ describe('MetricsController', () => {
     speed.set({ worker: '-inf' }, Number.NEGATIVE_INFINITY);
     new Histogram({ name: 'spec_round_trip_seconds', help: 'rtt', labelNames: ['pool'], buckets: [0.1, 1] }).observe({ pool: 'p:1' }, 0.5);
     const headers: Record<string, string> = {};
+    const chunks: string[] = [];
+    let ended = false;
     let otherWorkRan = false;
     setImmediate(() => (otherWorkRan = true));
-    const text = await new MetricsController().index({ header: (name: string, value: string) => (headers[name] = value) });
+    await new MetricsController().index({
+      status: () => undefined,
+      setHeader: (name: string, value: string) => (headers[name] = value),
+      write: (chunk: string) => chunks.push(chunk) > 0,
+      end: () => (ended = true),
+      once: () => undefined,
+    });
+    const text = chunks.join('');
+    expect(ended).toBe(true);
+    expect(chunks.length).toBeGreaterThan(3); // written a metric at a time, not as one body
     expect(text).toBe(await register.metrics());
     expect(text).toContain('spec_shares_total{user="a\\\\b",pool="p:1"} 3');
     expect(headers['Content-Type']).toBe(register.contentType);
