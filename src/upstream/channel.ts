@@ -288,14 +288,20 @@ export class Channel {
   }
 
   close(): void {
-    if (this.closed) return;
+    if (!this.release()) return;
+    this.connection?.close();
+    this.logger.log(`${this.label}: closed`);
+  }
+
+  /** Marks the channel closed and tells the host, once; false when it was closed already. */
+  private release(): boolean {
+    if (this.closed) return false;
     this.closed = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
-    this.connection?.close();
     if (this.countedUp) this.host.channelDown(this, true);
-    this.logger.log(`${this.label}: closed`);
     this.host.channelGone(this);
+    return true;
   }
 
   private listener(): PoolConnectionListener {
@@ -336,12 +342,8 @@ export class Channel {
   }
 
   private end(reason: 'refused' | 'unreachable', detail: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    if (reason === 'refused') this.host.channelRefused(this);
-    if (this.countedUp) this.host.channelDown(this, true);
-    this.host.channelGone(this);
+    if (reason === 'refused' && !this.closed) this.host.channelRefused(this);
+    if (!this.release()) return;
     this.each((member) => member.channelClosed(reason, detail, this));
     this.members.clear();
     this.slots.clear();
