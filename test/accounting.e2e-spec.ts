@@ -60,7 +60,13 @@ describeEachStore('accounting and metrics', (factory) => {
     expect((await submit(share)).error).toEqual([22, 'duplicate share', null]);
     expect((await submit(rig.findLowShare())).error).toEqual([23, 'low difficulty share', null]);
     // Rejected by the proxy itself, never forwarded: an unknown job and a malformed extranonce2.
-    const unknownJob = await rig.request('mining.submit', [rig.options.login, 'gone', '00000000', share.ntime, share.nonce]);
+    const unknownJob = await rig.request('mining.submit', [
+      rig.options.login,
+      'gone',
+      '00'.repeat(rig.extranonce2Size),
+      share.ntime,
+      share.nonce,
+    ]);
     expect((unknownJob.error as unknown[])[0]).toBe(21);
     const malformed = await rig.request('mining.submit', [rig.options.login, share.jobId, 'zz', share.ntime, share.nonce]);
     expect((malformed.error as unknown[])[0]).toBe(20);

@@ -19,6 +19,7 @@ describe('Stratum relay through registered pool accounts', () => {
     const miners = names.flatMap((name, i) => [farm.miner({ login: `${name}.rig${i}a` }), farm.miner({ login: `${name}.rig${i}b` })]);
     for (const miner of miners) expect((await miner.start()).result).toBe(true);
     for (const miner of miners) await miner.waitForJob();
+    // Sized for the smaller pool extranonce2 (5, learned at registration) after the proxy's one-byte prefix.
     for (const miner of miners) expect(miner.extranonce2Size).toBe(4);
     for (let round = 0; round < 5; round++) for (const miner of miners) await miner.mineOne();
 

@@ -4,7 +4,6 @@ import { AccountingService } from '../src/accounting/accounting.service.js';
 import { Farm, TOKEN } from './support/farm.js';
 import { sample, samples } from './support/metrics-text.js';
 import type { SimMiner } from './support/sim-miner.js';
-import type { SimPool } from './support/sim-pool.js';
 
 /** Starts miners a batch at a time (a farm powering up), each authorized and holding a job. */
 async function startAll(miners: SimMiner[], batch = 50): Promise<void> {
@@ -81,7 +80,7 @@ describe('upstream channels (--upstream.aggregation 256, the default)', () => {
     await startAll(miners);
     await Promise.all(miners.map((miner) => miner.mine(2)));
     expect(pool.connectionsAccepted).toBe(2);
-    expect([...pool.peers].map((peer) => peer.user).sort()).toEqual(['alice', 'bob']);
+    expect([...pool.peers].map((peer) => peer.user).sort((a, b) => String(a).localeCompare(String(b)))).toEqual(['alice', 'bob']);
     expect(pool.rejected).toEqual([]);
     // Each account's shares came over its own connection: 3 miners x 2 shares each.
     for (const user of ['alice', 'bob']) {

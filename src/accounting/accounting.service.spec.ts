@@ -29,6 +29,7 @@ describe('AccountingService', () => {
     rig: 'r1',
     hash: 'sha256',
     pool: 'p:1',
+    account: { index: 0, user: 'acct1' },
     divider: 1,
     validated: false,
   };
@@ -40,6 +41,7 @@ describe('AccountingService', () => {
     rig: null,
     hash: 'scrypt',
     pool: 'p:2',
+    account: { index: 0, user: 'acct2' },
     divider: 65536,
     validated: true,
   };

@@ -18,8 +18,10 @@ export interface WorkerInfo {
   readonly rig: string | null;
   /** The algorithm's name. */
   readonly hash: string;
-  /** The pool's host:port. */
+  /** The host:port of the pool the worker mines on now (its name's active account). */
   readonly pool: string;
+  /** The account it mines for: 0 the primary, 1 the first backup...; `user` the pool login. */
+  readonly account: { readonly index: number; readonly user: string };
   readonly divider: number;
   /**
    * The proxy checks this worker's shares itself (known algorithm, --shares.validate): its speed comes from
@@ -115,6 +117,8 @@ export interface WorkerSnapshot {
   user: string;
   rig: string | null;
   pool: string;
+  /** The account the worker mines for now (index 0: the primary). */
+  account: { index: number; pool: string; user: string };
   algorithm: string;
   difficulty: number | null;
   shares: { sent: number; accepted: number; rejected: number; valid: number };
@@ -430,6 +434,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
         user: info.user,
         rig: info.rig,
         pool: info.pool,
+        account: { index: info.account.index, pool: info.pool, user: info.account.user },
         algorithm: info.hash,
         difficulty: record.difficulty,
         shares: { sent: counts.sent, accepted: counts.accepted, rejected: counts.rejected, valid: counts.valid },

@@ -31,14 +31,28 @@ function parseStep(value: string | undefined): number {
   return step;
 }
 
-const publicWorker = ({ worker, rig, difficulty, shares, hashrate, connectedSince }: WorkerSnapshot) => ({
+const publicWorker = ({ worker, rig, account, difficulty, shares, hashrate, connectedSince }: WorkerSnapshot) => ({
   worker,
   rig,
+  account,
   difficulty,
   shares,
   hashrate,
   connectedSince,
 });
+
+/** The account most of the name's connected workers mine on (index 0: the primary); null with none connected. */
+function activeAccount(workers: readonly WorkerSnapshot[]): WorkerSnapshot['account'] | null {
+  const counts = new Map<number, { account: WorkerSnapshot['account']; count: number }>();
+  for (const { account } of workers) {
+    const entry = counts.get(account.index) ?? { account, count: 0 };
+    entry.count++;
+    counts.set(account.index, entry);
+  }
+  let best: { account: WorkerSnapshot['account']; count: number } | null = null;
+  for (const entry of counts.values()) if (!best || entry.count > best.count) best = entry;
+  return best?.account ?? null;
+}
 
 @Controller('users')
 export class StatsController {
@@ -54,7 +68,12 @@ export class StatsController {
     const user = await this.users.find(name);
     if (!user) throw new NotFoundException(`user ${name} does not exist`);
     const workers = this.accounting.workersSnapshot().filter((worker) => worker.user === user.name);
-    return { ...userView(user), hashrate: this.accounting.userHashrate(user.name), workers: workers.map(publicWorker) };
+    return {
+      ...userView(user),
+      active: activeAccount(workers),
+      hashrate: this.accounting.userHashrate(user.name),
+      workers: workers.map(publicWorker),
+    };
   }
 
   /** A time series of shares, difficulty-1 shares and hashrate, from stored and not yet flushed statistics. */

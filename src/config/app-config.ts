@@ -28,7 +28,10 @@ export interface AppConfig {
   readonly upstream: {
     readonly maxLineLength: number;
     readonly connectTimeoutMs: number;
-    readonly giveUpAfterMs: number;
+    /** An account that sends no job for this long is left for the next (or, alone, reconnected). */
+    readonly jobTimeoutMs: number;
+    /** A higher account must stay up this long before its name's miners go back to it. */
+    readonly failbackAfterMs: number;
     readonly submitTimeoutMs: number;
     /** Most sessions on one channel (pool connection); clamped to the number of distinct prefixes. */
     readonly aggregation: number;
@@ -134,7 +137,8 @@ function toAppConfig(v: FlagValues): AppConfig {
     upstream: {
       maxLineLength: required(v.upstreamMaxLineLength),
       connectTimeoutMs: required(v.upstreamConnectTimeout),
-      giveUpAfterMs: required(v.upstreamGiveUpAfter),
+      jobTimeoutMs: Math.max(1000, required(v.upstreamJobTimeout)),
+      failbackAfterMs: required(v.upstreamFailbackAfter),
       submitTimeoutMs: required(v.upstreamSubmitTimeout),
       // One session per prefix value and channel: more than 256^size could never be seated.
       aggregation: Math.min(required(v.upstreamAggregation), 256 ** extranonce1Size),

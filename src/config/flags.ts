@@ -151,7 +151,7 @@ export const FLAGS = {
     'STRATUM_SESSION_LINGER',
     '60s',
     parseDuration,
-    'how long a disconnected session can be resumed',
+    'how long a disconnected session can be resumed, and a miner whose pool accounts are all down stays connected',
   ),
   maxLineLength: flag(
     'stratum.maxLineLength',
@@ -188,12 +188,19 @@ export const FLAGS = {
     parseDuration,
     'time to connect and subscribe to a pool',
   ),
-  upstreamGiveUpAfter: flag(
-    'upstream.giveUpAfter',
-    'UPSTREAM_GIVE_UP_AFTER',
+  upstreamJobTimeout: flag(
+    'upstream.jobTimeout',
+    'UPSTREAM_JOB_TIMEOUT',
+    '120s',
+    parseDuration,
+    'a pool account that sends no job for this long is left for the next account (alone: reconnected)',
+  ),
+  upstreamFailbackAfter: flag(
+    'upstream.failbackAfter',
+    'UPSTREAM_FAILBACK_AFTER',
     '60s',
     parseDuration,
-    'a pool unreachable this long disconnects its miners',
+    "a higher account must stay up this long before its name's miners go back to it",
   ),
   sharesValidate: {
     ...flag(

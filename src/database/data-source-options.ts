@@ -3,18 +3,21 @@ import type { AppConfig } from '../config/app-config.js';
 import { Algorithm } from '../pools/algorithm.entity.js';
 import { Pool } from '../pools/pool.entity.js';
 import { User } from '../users/user.entity.js';
+import { UserBackup } from '../users/user-backup.entity.js';
 import { WorkerStat } from '../accounting/worker-stat.entity.js';
 import { InitialSchema1732500000000 } from './migrations/1732500000000-initial-schema.js';
 import { WorkerStats1732600000000 } from './migrations/1732600000000-worker-stats.js';
 import { AlgorithmDetection1732700000000 } from './migrations/1732700000000-algorithm-detection.js';
 import { PoolAggregation1732800000000 } from './migrations/1732800000000-pool-aggregation.js';
+import { Failover1732900000000 } from './migrations/1732900000000-failover.js';
 
-export const ENTITIES = [Algorithm, Pool, User, WorkerStat];
+export const ENTITIES = [Algorithm, Pool, User, UserBackup, WorkerStat];
 export const MIGRATIONS = [
   InitialSchema1732500000000,
   WorkerStats1732600000000,
   AlgorithmDetection1732700000000,
   PoolAggregation1732800000000,
+  Failover1732900000000,
 ];
 
 /** One options object for Nest and the TypeORM CLI: migrations run at start, never `synchronize`. */

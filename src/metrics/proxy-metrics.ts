@@ -33,6 +33,7 @@ export const METRIC = {
   workerOneValid: 'proxy_worker_valid_difficulty_one_shares_total',
   channelSessions: 'proxy_channel_sessions',
   channelDifficulty: 'proxy_channel_difficulty',
+  failovers: 'proxy_failovers_total',
 } as const;
 
 export const METRIC_PROVIDERS = [
@@ -142,5 +143,10 @@ export const METRIC_PROVIDERS = [
     name: METRIC.channelDifficulty,
     help: "The pool's difficulty on each channel: shares meeting it are forwarded.",
     labelNames: ['proxy', 'pool', 'channel'],
+  }),
+  makeCounterProvider({
+    name: METRIC.failovers,
+    help: "Times a name's miners moved to another of its accounts (from and to: pools), by reason.",
+    labelNames: ['proxy', 'user', 'from', 'to', 'reason'],
   }),
 ];

@@ -36,6 +36,10 @@ export class Pool {
   @Column({ type: 'integer', nullable: true })
   aggregation: number | null;
 
+  /** The extranonce2 size the pool gave at its last subscribe (null: not connected yet): sizes miners' extranonce2. */
+  @Column({ name: 'extranonce2_size', type: 'integer', nullable: true })
+  extranonce2Size: number | null;
+
   get address(): string {
     return `${this.host}:${this.port}`;
   }

@@ -18,6 +18,8 @@ export interface PoolView {
   detectedAt: string | null;
   /** Most miners per pool connection for this pool; null: the proxy's --upstream.aggregation. */
   aggregation: number | null;
+  /** The extranonce2 size the pool gave at its last subscribe; null until the proxy has connected to it. */
+  extranonce2Size: number | null;
 }
 
 export const poolView = (pool: Pool): PoolView => ({
@@ -29,6 +31,7 @@ export const poolView = (pool: Pool): PoolView => ({
   divider: pool.algorithm.name === UNKNOWN_ALGORITHM ? null : pool.algorithm.divider,
   detectedAt: pool.detectedAt ? pool.detectedAt.toISOString() : null,
   aggregation: pool.aggregation ?? null,
+  extranonce2Size: pool.extranonce2Size ?? null,
 });
 
 const algorithmView = (algorithm: Algorithm) => ({ id: algorithm.id, name: algorithm.name, divider: algorithm.divider });

@@ -1,4 +1,4 @@
-import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { isForeignKeyViolation, isUniqueViolation } from '../database/constraint-errors.js';
@@ -11,6 +11,11 @@ import { PoolChanges } from './pool-changes.js';
 /** The registry of supported pools: host:port decides the algorithm, as in the original. */
 @Injectable()
 export class PoolsService {
+  private readonly logger = new Logger(PoolsService.name);
+  /** Extranonce2 sizes learned (or being stored) per pool id: one write per change, not per connection. */
+  private readonly learnedSizes = new Map<number, number>();
+  private readonly sizeListeners: (() => void)[] = [];
+
   constructor(
     @InjectRepository(Pool) private readonly pools: Repository<Pool>,
     private readonly algorithms: AlgorithmsService,
@@ -37,7 +42,14 @@ export class PoolsService {
     const unknown = await this.algorithmNamed(UNKNOWN_ALGORITHM);
     try {
       return await this.pools.save(
-        this.pools.create({ host: host.toLowerCase(), port, algorithm: unknown, detectedAt: null, aggregation: null }),
+        this.pools.create({
+          host: host.toLowerCase(),
+          port,
+          algorithm: unknown,
+          detectedAt: null,
+          aggregation: null,
+          extranonce2Size: null,
+        }),
       );
     } catch (error) {
       // Registered concurrently: use the row that won.
@@ -63,6 +75,7 @@ export class PoolsService {
       port: dto.port,
       algorithm: await this.algorithmNamed(dto.algorithm),
       aggregation: dto.aggregation ?? null,
+      extranonce2Size: null,
     });
     return this.save(pool);
   }
@@ -81,13 +94,39 @@ export class PoolsService {
     return saved;
   }
 
+  /**
+   * Stores the extranonce2 size a pool gave at subscribe, when it changed: miners' extranonce2 is sized
+   * from it at their next subscribe (before their pool is known). Off the share path: written in the background.
+   */
+  learnExtranonce2Size(pool: Pool, size: number): void {
+    if ((this.learnedSizes.get(pool.id) ?? pool.extranonce2Size) === size) return;
+    this.learnedSizes.set(pool.id, size);
+    pool.extranonce2Size = size;
+    this.pools.update({ id: pool.id }, { extranonce2Size: size }).then(
+      () => {
+        this.logger.log(`pool ${pool.address}: extranonce2 size ${size} learned`);
+        for (const listener of this.sizeListeners) listener();
+      },
+      (error: Error) => {
+        this.learnedSizes.delete(pool.id);
+        this.logger.warn(`pool ${pool.address}: could not store its extranonce2 size (${error.message})`);
+      },
+    );
+  }
+
+  /** Called after a learned extranonce2 size was stored. */
+  onExtranonce2SizeLearned(listener: () => void): void {
+    this.sizeListeners.push(listener);
+  }
+
   /** Users reference pools with ON DELETE RESTRICT, so a pool in use cannot go: 409. */
   async remove(id: number): Promise<void> {
     const pool = await this.get(id);
     try {
       await this.pools.delete({ id });
     } catch (error) {
-      if (isForeignKeyViolation(error)) throw new ConflictException(`pool ${pool.address} is in use by registered users`);
+      if (isForeignKeyViolation(error))
+        throw new ConflictException(`pool ${pool.address} is in use by registered users (or their backups)`);
       throw error;
     }
   }

@@ -55,16 +55,16 @@ const templates = new WeakMap<PoolJob, NotifyTemplate>();
  * The miner's mining.notify line, encoded once per job: only E1, the padding and clean_jobs differ per
  * miner, and hex needs no JSON escaping. Same bytes as encodeNotification(minerNotifyParams(...)).
  */
-export function minerNotifyLine(job: PoolJob, t: ExtranonceTranslation, cleanJobs: boolean): string {
+export function minerNotifyLine(job: PoolJob, t: ExtranonceTranslation, cleanJobs: boolean, jobId = job.jobId): string {
   let template = templates.get(job);
   if (!template) {
     template = {
-      head: `{"id":null,"method":"mining.notify","params":[${JSON.stringify(job.jobId)},"${job.prevhash}","${job.coinb1}`,
+      head: `,"${job.prevhash}","${job.coinb1}`,
       tail: `${job.coinb2}",${JSON.stringify(job.merkleBranch)},"${job.version}","${job.nbits}","${job.ntime}",`,
     };
     templates.set(job, template);
   }
-  return `${template.head}${t.poolExtranonce1}","${t.padding}${template.tail}${cleanJobs}]}\n`;
+  return `{"id":null,"method":"mining.notify","params":[${JSON.stringify(jobId)}${template.head}${t.poolExtranonce1}","${t.padding}${template.tail}${cleanJobs}]}\n`;
 }
 
 /** The extranonce2 the pool gets for a miner's share: P + e2 + Z. */

@@ -41,6 +41,8 @@ export class ChannelJob {
 
   constructor(
     readonly job: PoolJob,
+    /** The job id the miners see: the pool's, behind the account's epoch once the channel has switched accounts. */
+    readonly minerJobId: string,
     /** Channel-wide job number: a session's difficulty history is keyed by it. */
     readonly seq: number,
     /** The pool extranonce this job was issued under. */
@@ -79,7 +81,7 @@ export class ChannelJob {
     if (line === undefined) {
       const t = this.translationFor(minerExtranonce2Size, slot);
       if (!t) return null;
-      line = Buffer.from(minerNotifyLine(this.job, t, clean));
+      line = Buffer.from(minerNotifyLine(this.job, t, clean, this.minerJobId));
       this.lines.set(key, line);
     }
     return line;
@@ -100,7 +102,7 @@ export class ChannelJob {
 export interface ChannelMember {
   /** The session's own extranonce1 (hex), unique on the channel. */
   readonly prefix: string;
-  /** Connected (or reconnected, or the pool changed its extranonce): old jobs are void, a clean job follows. */
+  /** Connected (or reconnected, failed over, or the pool changed its extranonce): old jobs are void, a clean job follows. */
   channelReady(channel: Channel): void;
   channelJob(job: ChannelJob, channel: Channel): void;
   /** The pool's difficulty changed; it applies from the next job. */
@@ -108,27 +110,83 @@ export interface ChannelMember {
   channelVersionMask(mask: number, channel: Channel): void;
   /** The pool connection dropped (wasReady) or an attempt failed; the channel retries. */
   channelDown(wasReady: boolean, channel: Channel): void;
-  /** The pool refused the account, or stayed unreachable for too long: the channel is closed for good. */
-  channelClosed(reason: 'refused' | 'unreachable', detail: string, channel: Channel): void;
+  /** Every account of the channel was tried and none works now (the reasons, one per account); it keeps trying. */
+  channelUnavailable(detail: string, channel: Channel): void;
+  /** The pool refused the channel's only account: the channel is closed for good. */
+  channelClosed(detail: string, channel: Channel): void;
 }
 
-/** What a channel tells the service that owns it (accounting, bookkeeping). */
+/** Why a channel's sessions moved to another account. */
+export type FailoverReason = 'unreachable' | 'refused' | 'no_job' | 'failback';
+
+/** What a channel tells the service that owns it (accounting, bookkeeping). Accounts by their index. */
 export interface ChannelHost {
-  channelUp(channel: Channel): void;
-  channelDown(channel: Channel, wasReady: boolean): void;
-  channelRefused(channel: Channel): void;
+  accountUp(channel: Channel, index: number): void;
+  /** A working connection of the account ended (wasReady), or an attempt to connect failed. */
+  accountDown(channel: Channel, index: number, wasReady: boolean): void;
+  accountRefused(channel: Channel, index: number): void;
+  /** The sessions now mine on another account (counted once the new one works). */
+  failover(channel: Channel, from: number, to: number, reason: FailoverReason): void;
   channelGone(channel: Channel): void;
   poolProtocolError(channel: Channel, kind: string): void;
 }
+
+/** One pool account of a channel, in failover order (the primary first). */
+export interface ChannelAccount {
+  /** host:port as registered (the `pool` label). */
+  readonly address: string;
+  readonly account: PoolAccount;
+}
+
+export interface ChannelOptions {
+  /** Most sessions on the channel. */
+  readonly capacity: number;
+  readonly prefixBytes: number;
+  /** The extranonce2 size miners are told by default: a slot byte is used only where it still fits. */
+  readonly minerExtranonce2Size: number;
+  /** An account that sends no job for this long is left (or, alone, reconnected). */
+  readonly jobTimeoutMs: number;
+  /** A higher account must stay up this long before the sessions go back to it. */
+  readonly failbackAfterMs: number;
+}
+
+/** Builds the pool connection of one account, reporting to the listener given. */
+export type ConnectAccount = (account: ChannelAccount, listener: PoolConnectionListener, label: string) => PoolConnection;
 
 /** Jobs kept for late submits; older ones are answered as stale. */
 const MAX_JOBS = 32;
 /** Job ids replaced by clean jobs, remembered to tell "stale" from "never existed". */
 const MAX_STALE_JOB_IDS = 64;
+/** Waits between rounds of attempts when every account failed: 1 s doubling to 30 s. */
+const FIRST_ROUND_BACKOFF_MS = 1000;
+const MAX_ROUND_BACKOFF_MS = 30_000;
+/** A refused account is probed for failback again after this long (its credentials may have been fixed). */
+const REFUSED_PROBE_DELAY_MS = 30_000;
+
+/** Ignores everything: given to a connection that is being closed, so its last events reach no one. */
+const DETACHED: PoolConnectionListener = {
+  onReady: () => undefined,
+  onAuthorizeFailed: () => undefined,
+  onJob: () => undefined,
+  onDifficulty: () => undefined,
+  onExtranonce: () => undefined,
+  onVersionMask: () => undefined,
+  onDown: () => undefined,
+  onProtocolError: () => undefined,
+};
+
+/** A connection to a higher account, kept while the channel runs on a lower one, to see when it is back. */
+interface FailbackProbe {
+  readonly connection: PoolConnection;
+  timer: NodeJS.Timeout | null;
+}
 
 /**
- * One pool connection of one account, shared by up to `capacity` sessions, each with its own prefix. Jobs,
- * difficulty, extranonce and version-mask changes and reconnects are handled once here, for every session.
+ * One pool connection of one account at a time, shared by up to `capacity` sessions, each with its own
+ * prefix. Jobs, difficulty, extranonce and version-mask changes and reconnects are handled once here, for
+ * every session. The channel has its name's accounts in order: when the active one cannot be connected,
+ * refuses the credentials or sends no job, the sessions move to the next; when a higher one has been up
+ * for a while (probed on a connection of its own), they go back to it.
  */
 export class Channel {
   private readonly logger = new Logger(Channel.name);
@@ -148,7 +206,27 @@ export class Channel {
   private slotBytes: 0 | 1 | null = null;
   private readonly jobs = new Map<string, ChannelJob>();
   private readonly staleJobIds = new Set<string>();
+  private connect!: ConnectAccount;
   private connection!: PoolConnection;
+  /** Index of the account whose connection is the channel's now (connecting or up). */
+  private activeIndex = 0;
+  /** The account the sessions last had work from, and why it was left (null while it works). */
+  private lastReadyIndex: number | null = null;
+  private leaving: FailoverReason | null = null;
+  /** Accounts tried without success since one last worked; a whole round waits `roundBackoffMs` before the next. */
+  private roundFailures = 0;
+  private roundBackoffMs = FIRST_ROUND_BACKOFF_MS;
+  private switchTimer: NodeJS.Timeout | null = null;
+  private jobTimer: NodeJS.Timeout | null = null;
+  private readonly probes = new Map<number, FailbackProbe>();
+  private probeRetryTimer: NodeJS.Timeout | null = null;
+  /** Why each account last failed (null: it worked since), for the miners' authorize answer. */
+  private readonly lastErrors: (string | null)[];
+  /**
+   * Counts connections to accounts: it prefixes the job ids miners see once the channel has switched, since
+   * two pools (or one pool restarted) may well both have a job "1" and a share must not reach the wrong one.
+   */
+  private epoch = 0;
   private seq = 0;
   private lastJob: ChannelJob | null = null;
   /** The next job goes out clean: the previous ones died with a connection or an extranonce. */
@@ -157,32 +235,53 @@ export class Channel {
   /** mining.set_difficulty lines by value, encoded once for every miner told the same difficulty. */
   private readonly difficultyLines = new Map<number, Buffer>();
   closed = false;
-  /** Whether the service counts this channel's connection as up. */
-  countedUp = false;
+  /** The account whose connection the service counts as up (null: none). */
+  countedUp: number | null = null;
 
   constructor(
     readonly id: number,
     readonly key: string,
-    readonly account: PoolAccount,
-    /** host:port as registered (the `pool` label). */
-    readonly poolAddress: string,
-    readonly capacity: number,
-    readonly prefixBytes: number,
-    /** The extranonce2 size miners are told by default: a slot byte is used only where it still fits. */
-    private readonly minerExtranonce2Size: number,
+    readonly accounts: readonly ChannelAccount[],
+    private readonly options: ChannelOptions,
     private readonly host: ChannelHost,
     /** Jobs reach the members in slices, shared by every channel of the process. */
     private readonly fanOut: FanOut,
-  ) {}
+  ) {
+    this.lastErrors = accounts.map(() => null);
+  }
+
+  get capacity(): number {
+    return this.options.capacity;
+  }
+
+  /** Index of the account the channel runs on now (0: the primary). */
+  get active(): number {
+    return this.activeIndex;
+  }
+
+  get account(): PoolAccount {
+    return this.accounts[this.activeIndex].account;
+  }
+
+  /** host:port of the active account's pool (the `pool` label). */
+  get poolAddress(): string {
+    return this.accounts[this.activeIndex].address;
+  }
 
   get label(): string {
     return `channel ${this.id} (${this.poolAddress} account ${this.account.user})`;
   }
 
-  /** Starts the pool connection (the service builds it with this channel's listener). */
-  open(connect: (listener: PoolConnectionListener) => PoolConnection): void {
-    this.connection = connect(this.listener());
-    this.connection.start();
+  /** Why the accounts failed lately (for a miner waiting on authorize); null when none has. */
+  get failure(): string | null {
+    const errors = this.lastErrors.filter((error): error is string => error !== null);
+    return errors.length > 0 ? errors.join('; ') : null;
+  }
+
+  /** Starts on the primary account; `connect` builds a pool connection for any of the accounts. */
+  open(connect: ConnectAccount): void {
+    this.connect = connect;
+    this.startAccount(0);
   }
 
   get isReady(): boolean {
@@ -270,16 +369,18 @@ export class Channel {
     return line;
   }
 
-  job(jobId: string): ChannelJob | undefined {
-    return this.jobs.get(jobId);
+  /** A job by the id the miners were given. */
+  job(minerJobId: string): ChannelJob | undefined {
+    return this.jobs.get(minerJobId);
   }
 
-  isStale(jobId: string): boolean {
-    return this.staleJobIds.has(jobId);
+  isStale(minerJobId: string): boolean {
+    return this.staleJobIds.has(minerJobId);
   }
 
-  submit(jobId: string, extranonce2: string, ntime: string, nonce: string, versionBits?: string): Promise<ShareVerdict> {
-    return this.connection.submit(jobId, extranonce2, ntime, nonce, versionBits);
+  /** Forwards a share of a job (the pool's job id goes to the pool). */
+  submit(job: ChannelJob, extranonce2: string, ntime: string, nonce: string, versionBits?: string): Promise<ShareVerdict> {
+    return this.connection.submit(job.job.jobId, extranonce2, ntime, nonce, versionBits);
   }
 
   /** A miner's difficulty hint reaches the pool only where the connection is the miner's alone. */
@@ -289,62 +390,265 @@ export class Channel {
 
   close(): void {
     if (!this.release()) return;
-    this.connection?.close();
     this.logger.log(`${this.label}: closed`);
   }
 
-  /** Marks the channel closed and tells the host, once; false when it was closed already. */
+  /** Marks the channel closed, drops its connections and tells the host, once; false when it was closed already. */
   private release(): boolean {
     if (this.closed) return false;
     this.closed = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
-    if (this.countedUp) this.host.channelDown(this, true);
+    for (const timer of [this.idleTimer, this.switchTimer, this.jobTimer, this.probeRetryTimer]) if (timer) clearTimeout(timer);
+    this.idleTimer = this.switchTimer = this.jobTimer = this.probeRetryTimer = null;
+    this.closeProbes(0);
+    this.drop(this.connection);
+    if (this.countedUp !== null) this.host.accountDown(this, this.countedUp, true);
+    this.countedUp = null;
     this.host.channelGone(this);
     return true;
   }
 
-  private listener(): PoolConnectionListener {
+  // ---- the active account ----
+
+  private startAccount(index: number): void {
+    this.activeIndex = index;
+    if (this.lastReadyIndex !== null || index !== 0) this.epoch++;
+    let connection: PoolConnection | null = null;
+    connection = this.connect(
+      this.accounts[index],
+      this.activeListener(() => connection),
+      `channel ${this.id}`,
+    );
+    this.connection = connection;
+    connection.start();
+  }
+
+  /** Events of the channel's connection; those of a connection the channel has left since are ignored. */
+  private activeListener(self: () => PoolConnection | null): PoolConnectionListener {
+    const mine = () => !this.closed && self() === this.connection;
     return {
-      onReady: () => {
-        this.host.channelUp(this);
-        this.renew();
-        // The pool's first job usually arrives before its authorize answer: it goes out now, clean.
-        const first = this.connection.lastJob;
-        if (first) this.acceptJob(first);
+      onReady: () => mine() && this.ready(),
+      onAuthorizeFailed: (reason) => mine() && this.accountFailed('refused', `pool refused: ${reason}`),
+      onJob: (job) => mine() && this.acceptJob(job),
+      onDifficulty: (difficulty) => mine() && this.each((member) => member.channelDifficulty(difficulty, this)),
+      onExtranonce: () => mine() && this.renew(),
+      onVersionMask: (mask) => mine() && this.each((member) => member.channelVersionMask(mask, this)),
+      onDown: (reason, wasReady) => {
+        if (!mine()) return;
+        this.lost(wasReady);
+        if (!wasReady) this.accountFailed('unreachable', `pool unreachable: ${this.poolAddress} (${reason})`);
       },
-      onAuthorizeFailed: (reason) => this.end('refused', reason),
-      onJob: (job) => this.acceptJob(job),
-      onDifficulty: (difficulty) => this.each((member) => member.channelDifficulty(difficulty, this)),
-      onExtranonce: () => this.renew(),
-      onVersionMask: (mask) => this.each((member) => member.channelVersionMask(mask, this)),
-      onDown: (_reason, wasReady) => {
-        this.retireJobs();
-        this.forceClean = true;
-        this.host.channelDown(this, wasReady);
-        this.each((member) => member.channelDown(wasReady, this));
-      },
-      onProtocolError: (kind) => this.host.poolProtocolError(this, kind),
-      onGiveUp: () => this.end('unreachable', `pool ${this.poolAddress} unreachable`),
+      onProtocolError: (kind) => mine() && this.host.poolProtocolError(this, kind),
     };
   }
+
+  /** The active connection is subscribed and authorized: the sessions get its work. */
+  private ready(): void {
+    const index = this.activeIndex;
+    this.roundFailures = 0;
+    this.roundBackoffMs = FIRST_ROUND_BACKOFF_MS;
+    this.lastErrors[index] = null;
+    this.countedUp = index;
+    this.host.accountUp(this, index);
+    // Sessions start on the primary: reaching another account first is a failover too.
+    const from = this.lastReadyIndex ?? 0;
+    if (from !== index) {
+      const reason = this.leaving ?? 'unreachable';
+      this.logger.warn(
+        `${this.label}: ${this.members.size} miners moved from ${this.describe(from)} to ${this.describe(index)} (${reason})`,
+      );
+      this.host.failover(this, from, index, reason);
+    }
+    this.lastReadyIndex = index;
+    this.leaving = null;
+    this.renew();
+    this.armJobTimer();
+    // The pool's first job usually arrives before its authorize answer: it goes out now, clean.
+    const first = this.connection.lastJob;
+    if (first) this.acceptJob(first);
+    this.probeHigherAccounts();
+  }
+
+  /** The active connection dropped or an attempt failed: its jobs are void. */
+  private lost(wasReady: boolean): void {
+    this.retireJobs();
+    this.forceClean = true;
+    if (this.jobTimer) clearTimeout(this.jobTimer);
+    this.jobTimer = null;
+    if (wasReady && this.countedUp !== null) {
+      this.host.accountDown(this, this.countedUp, true);
+      this.countedUp = null;
+    } else if (!wasReady) {
+      this.host.accountDown(this, this.activeIndex, false);
+    }
+    this.each((member) => member.channelDown(wasReady, this));
+  }
+
+  /**
+   * The active account failed. Alone, it is retried (its connection does that) or, refused, the channel
+   * ends. With others, the sessions move on: to a higher account already probed up, else the next in order;
+   * after a whole round without success the channel waits (1 s doubling to 30 s) and the miners hear why.
+   */
+  private accountFailed(kind: Exclude<FailoverReason, 'failback'>, detail: string): void {
+    const index = this.activeIndex;
+    this.lastErrors[index] = detail;
+    if (kind === 'refused') this.host.accountRefused(this, index);
+    this.leaving ??= kind;
+    if (this.accounts.length === 1) {
+      if (kind === 'refused') return this.end(detail);
+      if (kind === 'no_job') return this.connection.restart(detail);
+      return this.each((member) => member.channelUnavailable(detail, this));
+    }
+    if (this.connection.isReady) this.lost(true);
+    this.drop(this.connection);
+    const probe = this.readyProbe();
+    if (probe !== null) return this.adopt(probe);
+    this.closeProbes(0);
+    const next = (index + 1) % this.accounts.length;
+    let delay = 0;
+    if (++this.roundFailures >= this.accounts.length) {
+      delay = this.roundBackoffMs;
+      this.roundFailures = 0;
+      this.roundBackoffMs = Math.min(this.roundBackoffMs * 2, MAX_ROUND_BACKOFF_MS);
+      this.logger.warn(`${this.label}: ${detail}; no account works (${this.failure}): next attempt in ${delay} ms`);
+      this.each((member) => member.channelUnavailable(this.failure ?? detail, this));
+    } else {
+      this.logger.warn(`${this.label}: ${detail}; moving ${this.members.size} miners to ${this.describe(next)}`);
+    }
+    if (delay === 0) return this.startAccount(next);
+    this.switchTimer = setTimeout(() => {
+      this.switchTimer = null;
+      if (!this.closed) this.startAccount(next);
+    }, delay);
+  }
+
+  private armJobTimer(): void {
+    if (this.jobTimer) clearTimeout(this.jobTimer);
+    const seconds = Math.round(this.options.jobTimeoutMs / 1000);
+    this.jobTimer = setTimeout(() => {
+      this.jobTimer = null;
+      if (!this.closed) this.accountFailed('no_job', `no job from ${this.poolAddress} for ${seconds} s`);
+    }, this.options.jobTimeoutMs);
+    this.jobTimer.unref();
+  }
+
+  private drop(connection: PoolConnection | undefined): void {
+    connection?.setListener(DETACHED);
+    connection?.close();
+  }
+
+  private describe(index: number): string {
+    const { address, account } = this.accounts[index];
+    return `${index === 0 ? 'primary' : `backup ${index}`} ${address} (account ${account.user})`;
+  }
+
+  // ---- failback ----
+
+  /** While on a backup, keeps a connection to every higher account, to go back once one has stayed up. */
+  private probeHigherAccounts(): void {
+    for (let index = 0; index < this.activeIndex; index++) {
+      if (this.probes.has(index)) continue;
+      let connection: PoolConnection | null = null;
+      connection = this.connect(
+        this.accounts[index],
+        this.probeListener(index, () => connection),
+        `channel ${this.id} failback probe`,
+      );
+      this.probes.set(index, { connection, timer: null });
+      connection.start();
+    }
+  }
+
+  private probeListener(index: number, self: () => PoolConnection | null): PoolConnectionListener {
+    const probe = () => {
+      const found = this.probes.get(index);
+      return found && found.connection === self() && !this.closed ? found : null;
+    };
+    const ignore = () => undefined;
+    return {
+      onReady: () => {
+        const found = probe();
+        if (!found) return;
+        found.timer = setTimeout(() => {
+          found.timer = null;
+          if (probe() === found && found.connection.isReady) this.adopt(index);
+        }, this.options.failbackAfterMs);
+      },
+      onDown: () => {
+        const found = probe();
+        if (found?.timer) clearTimeout(found.timer);
+        if (found) found.timer = null;
+      },
+      onAuthorizeFailed: () => {
+        if (!probe()) return;
+        this.probes.delete(index);
+        // Its connection is closed for good; the credentials may be fixed later.
+        this.probeRetryTimer ??= setTimeout(() => {
+          this.probeRetryTimer = null;
+          if (!this.closed && this.isReady) this.probeHigherAccounts();
+        }, REFUSED_PROBE_DELAY_MS);
+      },
+      onJob: ignore,
+      onDifficulty: ignore,
+      onExtranonce: ignore,
+      onVersionMask: ignore,
+      onProtocolError: (kind) => probe() && this.host.poolProtocolError(this, kind),
+    };
+  }
+
+  /** The highest account whose probe is up now, or null. */
+  private readyProbe(): number | null {
+    for (let index = 0; index < this.accounts.length; index++) if (this.probes.get(index)?.connection.isReady) return index;
+    return null;
+  }
+
+  /** A probed account becomes the channel's: its connection is already up, the sessions get its work now. */
+  private adopt(index: number): void {
+    const probe = this.probes.get(index);
+    if (!probe) return;
+    this.probes.delete(index);
+    if (probe.timer) clearTimeout(probe.timer);
+    if (this.connection.isReady) {
+      this.lost(true);
+      this.leaving ??= 'failback';
+    }
+    this.drop(this.connection);
+    this.closeProbes(index);
+    this.activeIndex = index;
+    this.epoch++;
+    const connection = probe.connection;
+    connection.setListener(this.activeListener(() => connection));
+    this.connection = connection;
+    this.ready();
+  }
+
+  /** Closes the probes of accounts from `from` on (those no higher than the one the channel runs on). */
+  private closeProbes(from: number): void {
+    for (const [index, probe] of Array.from(this.probes)) {
+      if (index < from) continue;
+      if (probe.timer) clearTimeout(probe.timer);
+      this.drop(probe.connection);
+      this.probes.delete(index);
+    }
+  }
+
+  // ---- work ----
 
   /** A new pool extranonce (connect, reconnect, set_extranonce): jobs under the old one are void. */
   private renew(): void {
     const extranonce = this.connection.extranonce;
     if (this.slotBytes === null && extranonce) {
       // Decided once, before the first job: the layout of the pool's extranonce2 never changes under a job.
-      this.slotBytes = extranonce.extranonce2Size >= 1 + this.prefixBytes + this.minerExtranonce2Size ? 1 : 0;
+      this.slotBytes = extranonce.extranonce2Size >= 1 + this.options.prefixBytes + this.options.minerExtranonce2Size ? 1 : 0;
     }
     this.retireJobs();
     this.forceClean = true;
     this.each((member) => member.channelReady(this));
   }
 
-  private end(reason: 'refused' | 'unreachable', detail: string): void {
-    if (reason === 'refused' && !this.closed) this.host.channelRefused(this);
+  /** The only account refused the credentials: the channel ends and its sessions hear why. */
+  private end(detail: string): void {
     if (!this.release()) return;
-    this.each((member) => member.channelClosed(reason, detail, this));
+    this.each((member) => member.channelClosed(detail, this));
     this.members.clear();
     this.slots.clear();
   }
@@ -352,18 +656,20 @@ export class Channel {
   private acceptJob(job: PoolJob): void {
     const extranonce = this.connection.extranonce;
     if (!extranonce) return;
+    this.jobTimer?.refresh();
     const clean = job.cleanJobs || this.forceClean;
     if (clean) this.retireJobs();
-    const tracked = new ChannelJob(job, ++this.seq, extranonce, this.connection.difficulty, this.prefixBytes);
-    this.staleJobIds.delete(job.jobId);
-    this.jobs.set(job.jobId, tracked);
+    const minerJobId = this.epoch === 0 ? job.jobId : `${(this.epoch % 255 || 255).toString(16).padStart(2, '0')}${job.jobId}`;
+    const tracked = new ChannelJob(job, minerJobId, ++this.seq, extranonce, this.connection.difficulty, this.options.prefixBytes);
+    this.staleJobIds.delete(minerJobId);
+    this.jobs.set(minerJobId, tracked);
     if (this.jobs.size > MAX_JOBS) this.jobs.delete(this.jobs.keys().next().value as string);
     this.lastJob = tracked;
     this.forceClean = false;
     const members = Array.from(this.members.values());
     this.fanOut.run(members.length, (i) => {
       // A job retired while its broadcast waited (reconnect, clean job) is not worth sending.
-      if (this.jobs.get(job.jobId) === tracked) members[i].channelJob(tracked, this);
+      if (this.jobs.get(minerJobId) === tracked) members[i].channelJob(tracked, this);
     });
   }
 

@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
-import type { Gauge } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import { METRIC } from '../metrics/proxy-metrics.js';
 import { AccountingService } from '../accounting/accounting.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { PoolChanges } from '../pools/pool-changes.js';
+import { PoolsService } from '../pools/pools.service.js';
 import type { Pool } from '../pools/pool.entity.js';
-import { Channel, ChannelHost, ChannelMember } from './channel.js';
+import { Channel, ChannelAccount, ChannelHost, ChannelMember, FailoverReason } from './channel.js';
 import { FanOut } from './fan-out.js';
 import { NotifyCache, PoolAccount, PoolConnection } from './pool-connection.js';
 
@@ -18,34 +19,45 @@ const JOB_WRITES_PER_TURN = 512;
 /** prom-client calls a metric's `collect` before every read; its typings only take one in the constructor. */
 type CollectedGauge = Gauge & { collect?: () => void };
 
-/** The account a session mines for, with the pool it belongs to (for the labels). */
-export interface ChannelRequest {
+/** One account a session may mine for, with the pool it belongs to (for the labels). */
+export interface AccountRequest {
   readonly pool: Pool;
   readonly account: PoolAccount;
 }
 
+/** What a session mines for: its registered name's accounts, the primary first. */
+export interface ChannelRequest {
+  /** The registered name (the `user` label of failovers). */
+  readonly name: string;
+  readonly accounts: readonly AccountRequest[];
+}
+
 /**
- * The upstream side: channels (pool connections) per account, and which session sits on which. A session
- * goes to the first channel of its account with room and its prefix free; one more opens another channel.
- * The Stratum side only attaches, submits through the channel it was given, and detaches.
+ * The upstream side: channels (pool connections) per list of accounts, and which session sits on which. A
+ * session goes to the first channel of its accounts with room and its prefix free; one more opens another
+ * channel. The Stratum side only attaches, submits through the channel it was given, and detaches.
  */
 @Injectable()
 export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(UpstreamChannels.name);
   private readonly byAccount = new Map<string, Channel[]>();
-  /** The pool entity per channel, kept current when an algorithm is detected. */
-  private readonly pools = new Map<Channel, Pool>();
+  /** The pool entities of each channel's accounts (kept current when an algorithm is detected), and its name. */
+  private readonly owners = new Map<Channel, { readonly name: string; readonly pools: Pool[] }>();
   /** One notify cache per pool address, shared by all its channels (jobs are immutable). */
   private readonly notifyCaches = new Map<string, NotifyCache>();
   private nextId = 1;
+  /** Pools being connected once to learn their extranonce2 size, by id. */
+  private readonly sizeProbes = new Map<number, PoolConnection>();
   private readonly fanOut = new FanOut(JOB_WRITES_PER_TURN);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly accounting: AccountingService,
+    private readonly poolsService: PoolsService,
     poolChanges: PoolChanges,
     @InjectMetric(METRIC.channelSessions) private readonly sessionsGauge: CollectedGauge,
     @InjectMetric(METRIC.channelDifficulty) private readonly difficultyGauge: CollectedGauge,
+    @InjectMetric(METRIC.failovers) private readonly failovers: Counter,
   ) {
     poolChanges.subscribe((pool) => this.poolChanged(pool));
   }
@@ -88,6 +100,49 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
     channel.unseat(member, this.config.upstream.channelIdleMs);
   }
 
+  /**
+   * Connects once to a pool whose extranonce2 size is not known yet (right after a registration), so that
+   * the first miners of its name are already told a size that fits it. The size is stored with the pool.
+   */
+  learnPoolSize(pool: Pool, account: PoolAccount): void {
+    if (pool.extranonce2Size !== null || this.sizeProbes.has(pool.id)) return;
+    let connection: PoolConnection | null = null;
+    const done = () => {
+      connection?.close();
+      this.sizeProbes.delete(pool.id);
+    };
+    const learn = () => {
+      const size = connection?.extranonce?.extranonce2Size;
+      if (size !== undefined) this.poolsService.learnExtranonce2Size(pool, size);
+      done();
+    };
+    const ignore = () => undefined;
+    connection = new PoolConnection(
+      account,
+      {
+        userAgent: USER_AGENT,
+        maxLineLength: this.config.upstream.maxLineLength,
+        connectTimeoutMs: this.config.upstream.connectTimeoutMs,
+        submitTimeoutMs: this.config.upstream.submitTimeoutMs,
+        versionRollingMask: null,
+      },
+      // One attempt: subscribe tells the size whether or not the pool accepts the account.
+      {
+        onReady: learn,
+        onAuthorizeFailed: learn,
+        onDown: done,
+        onJob: ignore,
+        onDifficulty: ignore,
+        onExtranonce: ignore,
+        onVersionMask: ignore,
+        onProtocolError: ignore,
+      },
+      `pool ${pool.address} size probe`,
+    );
+    this.sizeProbes.set(pool.id, connection);
+    connection.start();
+  }
+
   /** Every open channel (for metrics and the API). */
   *all(): IterableIterator<Channel> {
     for (const channels of this.byAccount.values()) yield* channels;
@@ -100,6 +155,7 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
 
   onModuleDestroy(): void {
     for (const channel of Array.from(this.all())) channel.close();
+    for (const probe of Array.from(this.sizeProbes.values())) probe.close();
     // The registry is process-wide: a later app in the same process (tests) must not call into this one.
     for (const gauge of [this.sessionsGauge, this.difficultyGauge]) {
       gauge.collect = undefined;
@@ -109,29 +165,32 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
 
   // ---- ChannelHost ----
 
-  channelUp(channel: Channel): void {
-    const pool = this.pools.get(channel);
-    if (!pool || channel.countedUp) return;
-    channel.countedUp = true;
+  accountUp(channel: Channel, index: number): void {
+    const pool = this.poolOf(channel, index);
+    if (!pool) return;
+    const size = channel.extranonce?.extranonce2Size;
+    if (size !== undefined) this.poolsService.learnExtranonce2Size(pool, size);
     this.accounting.upstreamConnectAttempt(pool.address, 'success');
     this.accounting.poolConnected(pool.address, pool.algorithm.name, pool.algorithm.divider);
   }
 
-  channelDown(channel: Channel, wasReady: boolean): void {
-    const pool = this.pools.get(channel);
+  accountDown(channel: Channel, index: number, wasReady: boolean): void {
+    const pool = this.poolOf(channel, index);
     if (!pool) return;
-    if (!wasReady) {
-      this.accounting.upstreamConnectAttempt(pool.address, 'failure');
-      return;
-    }
-    if (!channel.countedUp) return;
-    channel.countedUp = false;
-    this.accounting.poolDisconnected(pool.address);
+    if (wasReady) this.accounting.poolDisconnected(pool.address);
+    else this.accounting.upstreamConnectAttempt(pool.address, 'failure');
   }
 
-  channelRefused(channel: Channel): void {
-    const pool = this.pools.get(channel);
+  accountRefused(channel: Channel, index: number): void {
+    const pool = this.poolOf(channel, index);
     if (pool) this.accounting.upstreamConnectAttempt(pool.address, 'refused');
+  }
+
+  failover(channel: Channel, from: number, to: number, reason: FailoverReason): void {
+    const owner = this.owners.get(channel);
+    if (!owner) return;
+    const labels = { proxy: this.config.metricsTag, user: owner.name, reason };
+    this.failovers.inc({ ...labels, from: channel.accounts[from].address, to: channel.accounts[to].address });
   }
 
   channelGone(channel: Channel): void {
@@ -141,47 +200,57 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
       if (rest.length > 0) this.byAccount.set(channel.key, rest);
       else this.byAccount.delete(channel.key);
     }
-    this.pools.delete(channel);
+    this.owners.delete(channel);
   }
 
   poolProtocolError(_channel: Channel, kind: string): void {
     this.accounting.protocolError('pool', kind);
   }
 
+  /** The pool entity of one of a channel's accounts. */
+  poolOf(channel: Channel, index = channel.active): Pool | undefined {
+    return this.owners.get(channel)?.pools[index];
+  }
+
   private open(key: string, request: ChannelRequest): Channel {
     const { upstream, stratum } = this.config;
+    const primary = request.accounts[0].pool;
+    const accounts: ChannelAccount[] = request.accounts.map(({ pool, account }) => ({ address: pool.address, account }));
     const channel = new Channel(
       this.nextId++,
       key,
-      request.account,
-      request.pool.address,
-      // A pool's own limit (pools API) wins; one session per prefix and slot is the most a channel can seat.
-      Math.min(request.pool.aggregation ?? upstream.aggregation, 256 ** stratum.extranonce1Size),
-      stratum.extranonce1Size,
-      stratum.extranonce2Size,
+      accounts,
+      {
+        // The primary pool's own limit (pools API) wins; one session per prefix and slot is the most a channel can seat.
+        capacity: Math.min(primary.aggregation ?? upstream.aggregation, 256 ** stratum.extranonce1Size),
+        prefixBytes: stratum.extranonce1Size,
+        minerExtranonce2Size: stratum.extranonce2Size,
+        jobTimeoutMs: upstream.jobTimeoutMs,
+        failbackAfterMs: upstream.failbackAfterMs,
+      },
       this,
       this.fanOut,
     );
-    this.pools.set(channel, request.pool);
+    this.owners.set(channel, { name: request.name, pools: request.accounts.map(({ pool }) => pool) });
     channel.open(
-      (listener) =>
+      (account, listener, label) =>
         new PoolConnection(
-          request.account,
+          account.account,
           {
             userAgent: USER_AGENT,
             maxLineLength: upstream.maxLineLength,
             connectTimeoutMs: upstream.connectTimeoutMs,
-            giveUpAfterMs: upstream.giveUpAfterMs,
             submitTimeoutMs: upstream.submitTimeoutMs,
             // Asked once for the whole channel: each session then gets its own mask within it.
             versionRollingMask: stratum.versionMask,
-            notifyCache: this.notifyCacheFor(request.pool.address),
+            notifyCache: this.notifyCacheFor(account.address),
           },
           listener,
-          `channel ${channel.id}`,
+          label,
         ),
     );
-    this.logger.log(`${channel.label}: opened (up to ${channel.capacity} miners)`);
+    const backups = accounts.length > 1 ? `, ${accounts.length - 1} backup account(s)` : '';
+    this.logger.log(`${channel.label}: opened (up to ${channel.capacity} miners${backups})`);
     return channel;
   }
 
@@ -193,11 +262,11 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
 
   /** A pool's algorithm changed (detected or set by hand): its channels' labels follow. */
   private poolChanged(pool: Pool): void {
-    for (const [channel, current] of this.pools) if (current.id === pool.id) this.pools.set(channel, pool);
+    for (const { pools } of this.owners.values()) for (let i = 0; i < pools.length; i++) if (pools[i].id === pool.id) pools[i] = pool;
   }
 }
 
-/** Channels are shared by exactly the same pool account; the password is part of it (it may differ per worker). */
-function accountKey({ pool, account }: ChannelRequest): string {
-  return `${pool.id}\u0000${account.user}\u0000${account.password}`;
+/** Channels are shared by exactly the same accounts in the same order; passwords are part of them. */
+function accountKey({ accounts }: ChannelRequest): string {
+  return accounts.map(({ pool, account }) => `${pool.id}\u0000${account.user}\u0000${account.password}`).join('\u0001');
 }

@@ -37,7 +37,6 @@ export interface PoolConnectionOptions {
   readonly userAgent: string;
   readonly maxLineLength: number;
   readonly connectTimeoutMs: number;
-  readonly giveUpAfterMs: number;
   readonly submitTimeoutMs: number;
   /** Ask the pool for version rolling with this mask (BIP310); null: don't send mining.configure. */
   readonly versionRollingMask: number | null;
@@ -78,8 +77,6 @@ export interface PoolConnectionListener {
   onDown(reason: string, wasReady: boolean): void;
   /** The pool sent something the proxy could not use. */
   onProtocolError(kind: 'malformed' | 'line_too_long' | 'bad_message'): void;
-  /** Unreachable for longer than giveUpAfterMs: the connection is closed for good. */
-  onGiveUp(): void;
 }
 
 export type ShareVerdict =
@@ -99,7 +96,7 @@ const DEFAULT_MAX_BACKOFF_MS = 30_000;
 /**
  * A Stratum client for one pool account: subscribe, authorize, relay jobs and shares. Replies are matched
  * by id (pools and the proxy both pipeline). A dropped connection is retried with backoff (1 s doubling to
- * 30 s) until giveUpAfterMs has passed without a working connection.
+ * 30 s) until its owner closes it: whether to try another account is the owner's decision.
  */
 export class PoolConnection {
   private readonly logger = new Logger(PoolConnection.name);
@@ -108,9 +105,7 @@ export class PoolConnection {
   private nextId = 1;
   private readonly pending = new Map<RpcId, PendingRequest>();
   private backoffMs: number;
-  private downSince: number | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
-  private giveUpTimer: NodeJS.Timeout | null = null;
   private port: number;
   private suggestedDifficulty: number | null = null;
   extranonce: PoolExtranonce | null = null;
@@ -121,7 +116,7 @@ export class PoolConnection {
   constructor(
     readonly account: PoolAccount,
     private readonly options: PoolConnectionOptions,
-    private readonly listener: PoolConnectionListener,
+    private listener: PoolConnectionListener,
     /** Prefix of log lines: who this connection serves. */
     private readonly label: string,
   ) {
@@ -143,6 +138,16 @@ export class PoolConnection {
 
   start(): void {
     if (this.state === 'idle') this.open();
+  }
+
+  /** Hands the connection to another owner (a failback probe becoming a channel's connection). */
+  setListener(listener: PoolConnectionListener): void {
+    this.listener = listener;
+  }
+
+  /** Drops the connection and reconnects after the backoff, as if the pool had closed it. */
+  restart(reason: string): void {
+    if (this.socket) this.down(this.socket, reason);
   }
 
   /** Forwards a share; resolves with the pool's verdict, or error 20 after submitTimeoutMs. */
@@ -248,10 +253,7 @@ export class PoolConnection {
     }
     this.versionMask = this.options.versionRollingMask === null ? null : readConfiguredMask(configured);
     this.state = 'ready';
-    this.downSince = null;
     this.backoffMs = this.options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
-    if (this.giveUpTimer) clearTimeout(this.giveUpTimer);
-    this.giveUpTimer = null;
     this.logger.log(
       `${this.label}: pool ${this.address} up (account ${this.account.user}, extranonce2 size ${this.extranonce.extranonce2Size})`,
     );
@@ -357,15 +359,10 @@ export class PoolConnection {
     // The next connection's jobs are its own: nothing of this one may be replayed.
     this.lastJob = null;
     this.failPending(`pool connection lost (${reason})`);
-    const now = Date.now();
-    if (this.downSince === null) this.downSince = now;
     if (wasReady) this.logger.warn(`${this.label}: pool ${this.address} down: ${reason}`);
     else this.logger.warn(`${this.label}: pool ${this.address} unreachable: ${reason}; retrying in ${this.backoffMs} ms`);
     this.listener.onDown(reason, wasReady);
     if (this.state !== 'waiting') return; // the listener closed us
-    if (!this.giveUpTimer) {
-      this.giveUpTimer = setTimeout(() => this.giveUp(), Math.max(0, this.options.giveUpAfterMs - (now - this.downSince)));
-    }
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (this.state === 'waiting') this.open();
@@ -374,14 +371,6 @@ export class PoolConnection {
       Math.max(this.backoffMs * 2, this.options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS),
       this.options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
     );
-  }
-
-  private giveUp(): void {
-    this.giveUpTimer = null;
-    if (this.state === 'ready' || this.state === 'closed') return;
-    this.logger.warn(`${this.label}: pool ${this.address} unreachable for ${this.options.giveUpAfterMs} ms: giving up`);
-    this.close();
-    this.listener.onGiveUp();
   }
 
   private request(method: string, params: unknown, timeoutMs?: number): Promise<RpcResponse | null> {
@@ -418,9 +407,7 @@ export class PoolConnection {
 
   private clearTimers(): void {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    if (this.giveUpTimer) clearTimeout(this.giveUpTimer);
     this.reconnectTimer = null;
-    this.giveUpTimer = null;
   }
 }
 

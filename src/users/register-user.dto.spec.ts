@@ -1,6 +1,7 @@
+import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { RegisterUserDto } from './register-user.dto.js';
+import { RegisterUserDto, ReplaceBackupsDto } from './register-user.dto.js';
 
 const errors = (body: object) =>
   validateSync(plainToInstance(RegisterUserDto, body), { whitelist: true }).flatMap((error) => Object.values(error.constraints ?? {}));
@@ -31,5 +32,26 @@ describe('RegisterUserDto', () => {
     expect(errors({ pool: 'a.b:1', user: 'u', password: long })).toContain('password must be at most 256 characters');
     expect(errors({ pool: `${'a'.repeat(252)}.com:1`, user: 'u' })).toContain('pool must be at most 256 characters');
     expect(errors({ pool: 'a.b:1', user: 'x'.repeat(256), password: 'y'.repeat(256) })).toEqual([]);
+  });
+
+  it('takes backup accounts validated like the primary, and says which one is wrong', () => {
+    const nested = (dto: object) =>
+      validateSync(dto, { whitelist: true }).flatMap((error) =>
+        (error.children ?? []).flatMap((child) => (child.children ?? []).flatMap((leaf) => Object.values(leaf.constraints ?? {}))),
+      );
+    const ok = plainToInstance(RegisterUserDto, { pool: 'a.b:1', user: 'u', backups: [{ pool: 'c.d:2', user: 'v', password: 'x' }] });
+    expect(validateSync(ok, { whitelist: true })).toEqual([]);
+    expect(ok.backups![0].pool).toBe('c.d:2');
+    const bad = plainToInstance(RegisterUserDto, { pool: 'a.b:1', user: 'u', backups: [{ pool: 'c.d', user: '' }] });
+    expect(nested(bad)).toEqual(expect.arrayContaining(['pool must be "host:port" with a port from 1 to 65535', 'user must not be empty']));
+    expect(errors({ pool: 'a.b:1', user: 'u', backups: 'c.d:2' })).toContain('backups must be an array of {"pool", "user", "password"}');
+    const many = Array.from({ length: 9 }, (_, i) => ({ pool: `h${i}.x:1`, user: 'v' }));
+    expect(errors({ pool: 'a.b:1', user: 'u', backups: many })).toContain('backups must have at most 8 accounts');
+    const replace = (body: object) =>
+      validateSync(plainToInstance(ReplaceBackupsDto, body), { whitelist: true }).flatMap((error) =>
+        Object.values(error.constraints ?? {}),
+      );
+    expect(replace({})).toContain('backups is required (an array, [] for none)');
+    expect(replace({ backups: [] })).toEqual([]);
   });
 });

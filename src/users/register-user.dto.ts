@@ -1,11 +1,12 @@
-import { IsDefined, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsDefined, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 
 /** host:port with a port from 1 to 65535. */
 export const POOL_ADDRESS =
   /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
 
-/** The original's registration body. Unknown fields are ignored; an empty or missing password is allowed. */
-export class RegisterUserDto {
+/** A pool account: the pool's "host:port", the login and its password. */
+export class AccountDto {
   @IsDefined({ message: 'pool is required ("host:port")' })
   @IsString({ message: 'pool must be a string "host:port"' })
   @MaxLength(256, { message: 'pool must be at most 256 characters' })
@@ -22,4 +23,27 @@ export class RegisterUserDto {
   @IsString({ message: 'password must be a string' })
   @MaxLength(256, { message: 'password must be at most 256 characters' })
   password?: string;
+}
+
+/** Most backup accounts per name (kept in step with the service's limit). */
+const MAX_BACKUPS = 8;
+
+/** The original's registration body, with optional backup accounts. Unknown fields are ignored. */
+export class RegisterUserDto extends AccountDto {
+  @IsOptional()
+  @IsArray({ message: 'backups must be an array of {"pool", "user", "password"}' })
+  @ArrayMaxSize(MAX_BACKUPS, { message: `backups must have at most ${MAX_BACKUPS} accounts` })
+  @ValidateNested({ each: true })
+  @Type(() => AccountDto)
+  backups?: AccountDto[];
+}
+
+/** PUT /api/v1/users/:name/backups: the whole list, in failover order ([] removes them). */
+export class ReplaceBackupsDto {
+  @IsDefined({ message: 'backups is required (an array, [] for none)' })
+  @IsArray({ message: 'backups must be an array of {"pool", "user", "password"}' })
+  @ArrayMaxSize(MAX_BACKUPS, { message: `backups must have at most ${MAX_BACKUPS} accounts` })
+  @ValidateNested({ each: true })
+  @Type(() => AccountDto)
+  backups: AccountDto[];
 }

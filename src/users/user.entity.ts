@@ -1,5 +1,6 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn, Unique } from 'typeorm';
+import { Column, Entity, JoinColumn, ManyToOne, OneToMany, PrimaryColumn, Unique } from 'typeorm';
 import { Pool } from '../pools/pool.entity.js';
+import { UserBackup } from './user-backup.entity.js';
 
 /** Timestamps are stored as epoch milliseconds: portable between SQLite and PostgreSQL, always UTC. */
 const epochMillis = {
@@ -30,4 +31,8 @@ export class User {
 
   @Column({ name: 'last_seen_at', type: 'bigint', nullable: true, transformer: epochMillis })
   lastSeenAt: Date | null;
+
+  /** Backup accounts in failover order (loaded with the user). */
+  @OneToMany(() => UserBackup, (backup) => backup.user, { eager: true })
+  backups: UserBackup[];
 }

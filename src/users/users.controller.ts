@@ -1,11 +1,24 @@
-import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, Post, Put, Res, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Put,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
 import type { Response } from 'express';
 import { ManagementTokenGuard } from '../api/management-token.guard.js';
-import { RegisterUserDto } from './register-user.dto.js';
+import { RegisterUserDto, ReplaceBackupsDto } from './register-user.dto.js';
 import { User } from './user.entity.js';
-import { UnsupportedPoolError, UsersService } from './users.service.js';
+import { accountsOf, InvalidBackupError, UnsupportedPoolError, UsersService } from './users.service.js';
 
-/** What the API shows of a user: never the account password. */
+/** What the API shows of a user: never an account password. */
 export const userView = (user: User) => ({
   name: user.name,
   pool: user.pool.address,
@@ -13,7 +26,17 @@ export const userView = (user: User) => ({
   user: user.accountUser,
   createdAt: user.createdAt.toISOString(),
   lastSeenAt: user.lastSeenAt ? user.lastSeenAt.toISOString() : null,
+  backups: accountsOf(user)
+    .slice(1)
+    .map((backup) => ({ pool: backup.pool.address, user: backup.accountUser })),
 });
+
+/** Registration errors the client can fix: 404 for an unsupported pool (as the original), 400 for a bad backup. */
+function clientError(error: unknown): unknown {
+  if (error instanceof UnsupportedPoolError) return new NotFoundException(error.message);
+  if (error instanceof InvalidBackupError) return new BadRequestException(error.message);
+  return error;
+}
 
 @Controller('users')
 export class UsersController {
@@ -23,12 +46,11 @@ export class UsersController {
   @Post()
   async register(@Body() dto: RegisterUserDto, @Res({ passthrough: true }) response: Response): Promise<{ name: string; error: string }> {
     try {
-      const { user, created } = await this.users.register(dto.pool, dto.user, dto.password ?? '');
+      const { user, created } = await this.users.register(dto.pool, dto.user, dto.password ?? '', dto.backups);
       response.status(created ? 201 : 200);
       return { name: user.name, error: '' };
     } catch (error) {
-      if (error instanceof UnsupportedPoolError) throw new NotFoundException(error.message);
-      throw error;
+      throw clientError(error);
     }
   }
 
@@ -41,6 +63,17 @@ export class UsersController {
   @UseGuards(ManagementTokenGuard)
   async list() {
     return (await this.users.list()).map(userView);
+  }
+
+  /** Replaces a name's backup accounts, in failover order; miners use them from their next authorize. */
+  @Put(':name/backups')
+  @UseGuards(ManagementTokenGuard)
+  async replaceBackups(@Param('name') name: string, @Body() dto: ReplaceBackupsDto) {
+    try {
+      return userView(await this.users.replaceBackups(name, dto.backups));
+    } catch (error) {
+      throw clientError(error);
+    }
   }
 
   @Delete(':name')

@@ -1,10 +1,13 @@
-import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, Logger, NotFoundException, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { isUniqueViolation } from '../database/constraint-errors.js';
 import { PoolChanges } from '../pools/pool-changes.js';
 import { PoolsService } from '../pools/pools.service.js';
+import { UNKNOWN_ALGORITHM } from '../pools/algorithms/share-hashers.js';
+import type { Pool } from '../pools/pool.entity.js';
+import { UserBackup } from './user-backup.entity.js';
 import { User } from './user.entity.js';
 import { generateUserName, normalizeUserName } from './user-name.js';
 
@@ -14,6 +17,36 @@ export interface Registration {
 }
 
 export class UnsupportedPoolError extends Error {}
+/** A backup account that cannot serve the name (another algorithm, or the primary itself). */
+export class InvalidBackupError extends Error {}
+
+/** A backup account as the API takes it. */
+export interface BackupRequest {
+  readonly pool: string;
+  readonly user: string;
+  readonly password?: string;
+}
+
+/** One of a name's accounts: the primary (the user itself) or a backup. */
+export interface NameAccount {
+  readonly pool: Pool;
+  readonly accountUser: string;
+  readonly accountPassword: string;
+}
+
+/** A name's accounts in failover order: the primary, then its backups by position. */
+export function accountsOf(user: User): NameAccount[] {
+  const backups = [...(user.backups ?? [])].sort((a, b) => a.position - b.position);
+  return [user, ...backups];
+}
+
+/** Most backup accounts per name. */
+export const MAX_BACKUPS = 8;
+/**
+ * The extranonce2 size assumed for a pool the proxy has not connected to yet: 4 bytes is what most large
+ * pools give, and the smallest that works with a one-byte prefix and a 3-byte miner extranonce2.
+ */
+const ASSUMED_POOL_EXTRANONCE2 = 4;
 
 const NAME_ATTEMPTS = 8;
 /** How long a resolved name is answered from memory (a user deleted elsewhere may log in that much longer). */
@@ -21,13 +54,16 @@ const RESOLVED_TTL_MS = 5000;
 const RESOLVED_MAX = 10_000;
 
 @Injectable()
-export class UsersService {
+export class UsersService implements OnModuleInit {
   private readonly logger = new Logger(UsersService.name);
   /**
    * Names resolved lately: a farm powering up authorizes thousands of miners of a few names within
    * seconds, and each lookup was a synchronous SQLite query and a User of its own held by every session.
    */
   private readonly resolved = new Map<string, { readonly user: User; readonly at: number }>();
+  private readonly accountListeners: ((accounts: readonly NameAccount[]) => void)[] = [];
+  /** The extranonce2 size new miners are told (see refreshSizing). */
+  private minerExtranonce2: number;
 
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
@@ -36,12 +72,48 @@ export class UsersService {
     poolChanges: PoolChanges,
   ) {
     poolChanges.subscribe((pool) => {
-      for (const [name, { user }] of this.resolved) if (user.pool.id === pool.id) this.resolved.delete(name);
+      for (const [name, { user }] of this.resolved)
+        if (accountsOf(user).some((account) => account.pool.id === pool.id)) this.resolved.delete(name);
     });
+    this.minerExtranonce2 = this.sizeFor(null);
+    pools.onExtranonce2SizeLearned(() => this.refreshSizing());
   }
 
-  /** Registers credentials for a supported pool; the same credentials always get the same name. */
-  async register(poolAddress: string, accountUser: string, accountPassword: string): Promise<Registration> {
+  onModuleInit(): Promise<void> {
+    return this.refreshSizing();
+  }
+
+  /**
+   * The extranonce2 size a miner is told at subscribe, before its name (so its pool) is known: what fits
+   * the smallest pool extranonce2 in use after the proxy's prefix, at most --stratum.extranonce2Size.
+   */
+  minerExtranonce2Size(): number {
+    return this.minerExtranonce2;
+  }
+
+  /** Recomputes the miners' extranonce2 size from the pools registered names use (learned sizes, or 4). */
+  async refreshSizing(): Promise<void> {
+    try {
+      const rows: { size: number | string | null }[] = await this.users.manager.query(
+        'SELECT "extranonce2_size" AS "size" FROM "pools" WHERE "id" IN (SELECT "pool_id" FROM "users" UNION SELECT "pool_id" FROM "user_backups")',
+      );
+      const sizes = rows.map((row) => (row.size === null ? ASSUMED_POOL_EXTRANONCE2 : Number(row.size)));
+      const next = this.sizeFor(sizes.length > 0 ? Math.min(...sizes) : null);
+      if (next !== this.minerExtranonce2) this.logger.log(`miners get extranonce2 size ${next} from now on (smallest pool size in use)`);
+      this.minerExtranonce2 = next;
+    } catch (error) {
+      this.logger.warn(`could not size miners' extranonce2 from the pools in use: ${(error as Error).message}`);
+    }
+  }
+
+  private sizeFor(smallestPoolSize: number | null): number {
+    const { extranonce1Size, extranonce2Size } = this.config.stratum;
+    const room = (smallestPoolSize ?? ASSUMED_POOL_EXTRANONCE2) - extranonce1Size;
+    return Math.max(1, Math.min(extranonce2Size, room));
+  }
+
+  /** A registered pool for host:port, or one of unknown algorithm under --pools.allowUnknown. */
+  private async poolFor(poolAddress: string): Promise<Pool> {
     const separator = poolAddress.lastIndexOf(':');
     const host = poolAddress.slice(0, separator);
     const port = Number(poolAddress.slice(separator + 1));
@@ -51,18 +123,73 @@ export class UsersService {
       this.logger.log(`added pool ${pool.address} of unknown algorithm (--pools.allowUnknown): it is detected from the first shares`);
     }
     if (!pool) throw new UnsupportedPoolError(`pool ${host.toLowerCase()}:${port} is not supported`);
+    return pool;
+  }
+
+  /** Resolves backup accounts: known pools of the primary's algorithm, none the primary itself, none twice. */
+  private async backupsFor(primary: NameAccount, requests: readonly BackupRequest[]): Promise<NameAccount[]> {
+    if (requests.length > MAX_BACKUPS) throw new InvalidBackupError(`at most ${MAX_BACKUPS} backups`);
+    const accounts: NameAccount[] = [];
+    for (const [i, request] of requests.entries()) {
+      const pool = await this.poolFor(request.pool);
+      const account = { pool, accountUser: request.user, accountPassword: request.password ?? '' };
+      const known = [primary, ...accounts];
+      if (known.some((other) => sameAccount(other, account)))
+        throw new InvalidBackupError(`backups[${i}]: the same account as the primary or an earlier backup`);
+      const [mine, theirs] = [primary.pool.algorithm.name, pool.algorithm.name];
+      if (mine !== theirs && mine !== UNKNOWN_ALGORITHM && theirs !== UNKNOWN_ALGORITHM)
+        throw new InvalidBackupError(`backups[${i}]: pool ${pool.address} is ${theirs}, the primary ${primary.pool.address} is ${mine}`);
+      accounts.push(account);
+    }
+    return accounts;
+  }
+
+  private async storeBackups(manager: EntityManager, name: string, backups: readonly NameAccount[]): Promise<UserBackup[]> {
+    await manager.delete(UserBackup, { userName: name });
+    const rows = backups.map((backup, i) =>
+      manager.create(UserBackup, {
+        userName: name,
+        position: i + 1,
+        pool: backup.pool,
+        accountUser: backup.accountUser,
+        accountPassword: backup.accountPassword,
+      }),
+    );
+    if (rows.length > 0) await manager.insert(UserBackup, rows);
+    return rows;
+  }
+
+  /**
+   * Registers credentials for a supported pool, with optional backup accounts; the same credentials always
+   * get the same name. Backups of a name already registered are changed only through the management API
+   * (anyone who knows a pool login could otherwise point a farm's failover at their own account).
+   */
+  async register(
+    poolAddress: string,
+    accountUser: string,
+    accountPassword: string,
+    backupRequests?: readonly BackupRequest[],
+  ): Promise<Registration> {
+    const pool = await this.poolFor(poolAddress);
+    const primary = { pool, accountUser, accountPassword };
+    const backups = backupRequests ? await this.backupsFor(primary, backupRequests) : [];
 
     const credentials = { pool: { id: pool.id }, accountUser, accountPassword };
     const existing = await this.users.findOneBy(credentials);
-    if (existing) return { user: existing, created: false };
+    if (existing) return { user: this.sameBackupsOrConflict(existing, backupRequests ? backups : null), created: false };
 
     for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
       const name = generateUserName();
       if (await this.users.existsBy({ name })) continue;
-      const user = this.users.create({ name, pool, accountUser, accountPassword, createdAt: new Date(), lastSeenAt: null });
+      const user = this.users.create({ name, pool, accountUser, accountPassword, createdAt: new Date(), lastSeenAt: null, backups: [] });
       try {
-        await this.users.insert(user);
-        this.logger.log(`registered user ${name} for pool ${pool.address}`);
+        await this.users.manager.transaction(async (manager) => {
+          await manager.insert(User, user);
+          user.backups = await this.storeBackups(manager, name, backups);
+        });
+        this.logger.log(`registered user ${name} for pool ${pool.address}${backups.length ? ` with ${backups.length} backup(s)` : ''}`);
+        this.learnPoolSizes([primary, ...backups]);
+        void this.refreshSizing();
         return { user, created: true };
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
@@ -72,6 +199,37 @@ export class UsersService {
       }
     }
     throw new Error(`could not find a free user name after ${NAME_ATTEMPTS} attempts`);
+  }
+
+  /** Called with the accounts of every new registration or backup list (the upstream side learns their pools). */
+  onAccountsAdded(listener: (accounts: readonly NameAccount[]) => void): void {
+    this.accountListeners.push(listener);
+  }
+
+  private learnPoolSizes(accounts: readonly NameAccount[]): void {
+    for (const listener of this.accountListeners) listener(accounts);
+  }
+
+  private sameBackupsOrConflict(existing: User, backups: NameAccount[] | null): User {
+    const stored = accountsOf(existing).slice(1);
+    if (backups === null || (stored.length === backups.length && stored.every((account, i) => sameAccount(account, backups[i]))))
+      return existing;
+    throw new ConflictException(
+      `these credentials are registered as ${existing.name} with other backups; change them with PUT /api/v1/users/${existing.name}/backups`,
+    );
+  }
+
+  /** Replaces a name's backup accounts (management API); miners pick the new list up on their next authorize. */
+  async replaceBackups(name: string, requests: readonly BackupRequest[]): Promise<User> {
+    const user = await this.find(name);
+    if (!user) throw new NotFoundException(`user ${name} does not exist`);
+    const backups = await this.backupsFor(user, requests);
+    user.backups = await this.users.manager.transaction((manager) => this.storeBackups(manager, user.name, backups));
+    this.resolved.delete(user.name);
+    this.logger.log(`user ${user.name}: ${backups.length} backup account(s) set`);
+    this.learnPoolSizes(backups);
+    void this.refreshSizing();
+    return user;
   }
 
   /** The user for a name (case-insensitive) as stored now, or null: for the API. */
@@ -123,5 +281,10 @@ export class UsersService {
     if (normalized) this.resolved.delete(normalized);
     if (!result.affected) throw new NotFoundException(`user ${name} does not exist`);
     this.logger.log(`deleted user ${normalized}`);
+    void this.refreshSizing();
   }
+}
+
+function sameAccount(a: NameAccount, b: NameAccount): boolean {
+  return a.pool.id === b.pool.id && a.accountUser === b.accountUser && a.accountPassword === b.accountPassword;
 }

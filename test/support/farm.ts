@@ -5,6 +5,7 @@ import { startTestProxy } from './proxy.js';
 import { SimMiner, SimMinerOptions } from './sim-miner.js';
 import { SimPool, SimPoolOptions } from './sim-pool.js';
 import { StoreFactory, STORES, TestStore } from './stores.js';
+import { until } from './until.js';
 
 export const TOKEN = 'farm-token';
 
@@ -54,10 +55,27 @@ export class Farm {
     return pool;
   }
 
-  /** Registers an account on a pool and returns the proxy name miners log in with. */
+  /** The pool's extranonce2 size as the proxy knows it (null: never connected). */
+  async poolSize(pool: SimPool): Promise<number | null> {
+    const pools = await this.http.get('/api/v1/pools').expect(200);
+    return (pools.body as { pool: string; extranonce2Size: number | null }[]).find((p) => p.pool === `127.0.0.1:${pool.port}`)!
+      .extranonce2Size;
+  }
+
+  /**
+   * Registers an account on a pool and returns the proxy name miners log in with. The first registration on
+   * a pool makes the proxy connect once to learn its extranonce2 size: that is awaited, and not counted in
+   * the pool's connectionsAccepted, which the suites read as mining connections.
+   */
   async register(pool: SimPool, user: string, password = 'x'): Promise<string> {
+    const probed = (await this.poolSize(pool)) === null;
+    const peers = pool.peers.size;
     const response = await this.http.post('/api/v1/users').send({ pool: `127.0.0.1:${pool.port}`, user, password });
     if (response.status !== 201 && response.status !== 200) throw new Error(`registration failed: ${response.status} ${response.text}`);
+    if (probed && response.status === 201) {
+      await until(async () => (await this.poolSize(pool)) !== null && pool.peers.size === peers, 'the pool size probe');
+      pool.connectionsAccepted--;
+    }
     return response.body.name as string;
   }
 

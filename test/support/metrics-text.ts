@@ -22,3 +22,16 @@ export function sample(text: string, name: string, labels: Record<string, string
 export function samples(text: string, name: string): string[] {
   return text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
 }
+
+/** The sum of the samples whose labels include these (others may differ), or undefined when none has them. */
+export function sampleWith(text: string, name: string, labels: Record<string, string | number>): number | undefined {
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  let total: number | undefined;
+  for (const line of samples(text, name)) {
+    const match = /^[^{ ]+(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const have = new Set((match[1] ?? '').split(/,(?=[a-z_]+=")/));
+    if (wanted.every((label) => have.has(label))) total = (total ?? 0) + Number(match[2]);
+  }
+  return total;
+}

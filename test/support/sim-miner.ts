@@ -45,6 +45,8 @@ export interface SimMinerOptions {
   algorithm?: SimAlgorithm;
   /** Send mining.suggest_difficulty first, before subscribe (as some firmware does). */
   suggestDifficulty?: number;
+  /** Subscribe with no parameters at all (no user agent, no session to resume), as the plainest firmware does. */
+  bareSubscribe?: boolean;
 }
 
 export class SimMiner {
@@ -107,9 +109,10 @@ export class SimMiner {
       const result = configured.result as Record<string, unknown>;
       this.versionMask = result['version-rolling'] ? Number.parseInt(String(result['version-rolling.mask']), 16) : null;
     }
+    const agent = this.options.agent ?? 'sim-miner/1.0';
     const subscribed = await this.request(
       'mining.subscribe',
-      this.sessionId ? [this.options.agent ?? 'sim-miner/1.0', this.sessionId] : [this.options.agent ?? 'sim-miner/1.0'],
+      this.options.bareSubscribe ? [] : this.sessionId ? [agent, this.sessionId] : [agent],
     );
     if (subscribed.error) throw new Error(`subscribe failed: ${JSON.stringify(subscribed.error)}`);
     const [subscriptions, extranonce1, extranonce2Size] = subscribed.result as [[string, string][], string, number];

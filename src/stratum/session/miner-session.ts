@@ -20,8 +20,10 @@ export type SessionState = 'connected' | 'subscribed' | 'authorized' | 'lingerin
 export interface SessionHost {
   readonly config: AppConfig;
   resolveUser(name: string): Promise<User | null>;
-  /** Seats the session on a channel of the user's pool account. */
+  /** Seats the session on a channel of the user's pool accounts. */
   attachChannel(session: MinerSession, user: User): Channel;
+  /** The extranonce2 size a new miner is told at subscribe (before its pool is known). */
+  minerExtranonce2Size(): number;
   detachChannel(session: MinerSession, channel: Channel): void;
   /** The session ended for good (closed, linger expired, pool gave up). */
   sessionEnded(session: MinerSession): void;
@@ -45,6 +47,8 @@ interface DifficultyStep {
   readonly difficulty: number;
 }
 
+/** The answer to a share while no account of the miner's name has a working pool connection. */
+const POOL_DOWN = 'pool down: no working pool connection for this name, the share cannot be forwarded';
 /** Difficulty steps kept: shares of jobs older than these are long stale. */
 const MAX_DIFFICULTY_STEPS = 4;
 /** Shares remembered per job for duplicates (the pool catches older duplicates). */
@@ -77,7 +81,12 @@ export class MinerSession implements ChannelMember {
   private cachedTarget: { difficulty: number; bytes: Buffer } | null = null;
   private forceCleanNext = true;
   private lingerTimer: NodeJS.Timeout | null = null;
-  private channelWaiter: ((ready: boolean) => void) | null = null;
+  /** Running while no account of the miner's name works: the miner is closed if none returns in time. */
+  private outageTimer: NodeJS.Timeout | null = null;
+  /** Authorize waiting for the channel: null once it works, else why none of its accounts does. */
+  private channelWaiter: ((failure: string | null) => void) | null = null;
+  /** The account (index) whose pool the worker is accounted under. */
+  private accountIndex = 0;
   connectedSince = Date.now();
 
   constructor(
@@ -88,7 +97,7 @@ export class MinerSession implements ChannelMember {
     private readonly host: SessionHost,
   ) {
     this.connection = connection;
-    this.extranonce2Size = host.config.stratum.extranonce2Size;
+    this.extranonce2Size = host.minerExtranonce2Size();
   }
 
   get label(): string {
@@ -98,6 +107,12 @@ export class MinerSession implements ChannelMember {
 
   get prefixBytes(): number {
     return this.prefix.length / 2;
+  }
+
+  /** The account the session mines for now: its index (0: the primary), pool and login. */
+  get account(): { readonly index: number; readonly pool: string; readonly user: string } | null {
+    const channel = this.channel;
+    return channel ? { index: channel.active, pool: channel.poolAddress, user: channel.account.user } : null;
   }
 
   /** The proxy checks this session's shares itself: a known algorithm and --shares.validate. */
@@ -176,6 +191,7 @@ export class MinerSession implements ChannelMember {
       this.host.workerConnected(this);
       connection.replyResult(requestId, true);
       this.sendWork();
+      if (!this.channel.isReady) this.startOutage();
       return;
     }
     if (this.channel) {
@@ -191,24 +207,31 @@ export class MinerSession implements ChannelMember {
     const channel = this.host.attachChannel(this, user);
     this.channel = channel;
     if (this.suggestedDifficulty !== null) channel.suggestDifficulty(this.suggestedDifficulty);
-    let accepted = true;
+    let failure: string | null = null;
     if (channel.isReady) {
       this.fitChannel(channel);
     } else {
-      // Wait for the pool's verdict on the account, but not past the connect timeout: an unreachable pool
-      // is retried in the background and the miner is disconnected if it gives up.
-      const ready = new Promise<boolean>((resolve) => (this.channelWaiter = resolve));
-      const timeout = new Promise<boolean>((resolve) =>
-        setTimeout(() => resolve(true), this.host.config.upstream.connectTimeoutMs).unref(),
-      );
-      accepted = await Promise.race([ready, timeout]);
+      // `true` only once an account works: the channel tells when one does, or that none can be reached
+      // (each account gets the connect timeout); the miner hears the reason rather than waiting for work.
+      const waitMs = this.host.config.upstream.connectTimeoutMs * ((user.backups?.length ?? 0) + 1) + 500;
+      let timer: NodeJS.Timeout | null = null;
+      failure = await new Promise<string | null>((resolve) => {
+        this.channelWaiter = resolve;
+        timer = setTimeout(() => resolve(channel.failure ?? `pool unreachable: ${channel.poolAddress} (no answer in time)`), waitMs);
+      });
+      if (timer) clearTimeout(timer);
       this.channelWaiter = null;
     }
     if (this.connection !== connection || !connection.isOpen || this.state === 'closed') return;
-    if (!accepted) {
-      connection.replyResult(requestId, false);
+    if (failure !== null) {
+      this.logger.warn(`${this.label}: authorize refused: ${failure}`);
+      this.leaveChannel();
+      this.user = null;
+      this.rig = null;
+      connection.replyError(requestId, [StratumErrorCode.UnauthorizedWorker, failure, null]);
       return;
     }
+    this.accountIndex = channel.active;
     this.state = 'authorized';
     this.logger.log(`${this.label}: authorized for pool ${user.pool.address} on channel ${channel.id}`);
     this.host.workerConnected(this);
@@ -246,12 +269,14 @@ export class MinerSession implements ChannelMember {
         return rejectLocally('version_mask', new StratumError(StratumErrorCode.Other, 'version bits outside the negotiated mask'));
     }
     const channel = this.channel;
-    const job = channel?.job(share.jobId);
+    // With no working pool connection nothing can be forwarded: the miner hears so, not "stale".
+    if (!channel?.isReady) return rejectLocally('pool_down', new StratumError(StratumErrorCode.Other, POOL_DOWN));
+    const job = channel.job(share.jobId);
     // A job issued under a pool extranonce this miner's extranonce2 no longer fits is as good as gone.
-    const slot = channel?.slotOf(this) ?? '';
+    const slot = channel.slotOf(this);
     const translation = job?.translationFor(this.extranonce2Size, slot);
-    if (!channel || !job || !translation) {
-      const stale = !!job || !!channel?.isStale(share.jobId);
+    if (!job || !translation) {
+      const stale = !!job || channel.isStale(share.jobId);
       return rejectLocally(
         stale ? 'stale' : 'unknown_job',
         new StratumError(StratumErrorCode.JobNotFound, stale ? 'stale job' : 'job not found (stale)'),
@@ -310,12 +335,11 @@ export class MinerSession implements ChannelMember {
       if (requestId !== null) connection?.replyResult(requestId, true);
       return undefined;
     }
-    if (!channel.isReady)
-      return rejectLocally('pool_down', new StratumError(StratumErrorCode.Other, 'pool connection is down'), difficulty);
+    if (!channel.isReady) return rejectLocally('pool_down', new StratumError(StratumErrorCode.Other, POOL_DOWN), difficulty);
     const sentAt = performance.now();
     this.host.shareForwarded(this, poolDifficulty);
     if (answerNow && requestId !== null) connection?.replyResult(requestId, true);
-    void channel.submit(job.job.jobId, slot + coinbaseExtranonce2, share.ntime, share.nonce, share.versionBits).then((verdict) => {
+    void channel.submit(job, slot + coinbaseExtranonce2, share.ntime, share.nonce, share.versionBits).then((verdict) => {
       const roundTrip = (performance.now() - sentAt) / 1000;
       if (verdict.accepted) {
         this.host.shareAnswered(this, poolDifficulty, { accepted: true }, roundTrip);
@@ -403,7 +427,8 @@ export class MinerSession implements ChannelMember {
     this.state = 'closed';
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.lingerTimer = null;
-    this.channelWaiter?.(false);
+    this.endOutage();
+    this.channelWaiter?.('session closed');
     this.leaveChannel();
     const connection = this.connection;
     this.connection = null;
@@ -421,8 +446,14 @@ export class MinerSession implements ChannelMember {
   channelReady(channel: Channel): void {
     if (channel !== this.channel) return;
     this.forceCleanNext = true;
+    this.endOutage();
     this.fitChannel(channel);
-    this.channelWaiter?.(true);
+    this.channelWaiter?.(null);
+    if (this.state === 'authorized' && channel.active !== this.accountIndex) {
+      // Failed over (or back): the worker's series follow it to the pool it mines on now.
+      this.accountIndex = channel.active;
+      this.host.workerConnected(this);
+    }
   }
 
   channelJob(job: ChannelJob, channel: Channel): void {
@@ -442,19 +473,43 @@ export class MinerSession implements ChannelMember {
   }
 
   channelDown(_wasReady: boolean, channel: Channel): void {
-    if (channel === this.channel) this.forceCleanNext = true;
+    if (channel !== this.channel) return;
+    this.forceCleanNext = true;
+    this.startOutage();
   }
 
-  channelClosed(reason: 'refused' | 'unreachable', detail: string, channel: Channel): void {
+  channelUnavailable(detail: string, channel: Channel): void {
+    if (channel !== this.channel) return;
+    this.channelWaiter?.(detail);
+    this.startOutage();
+  }
+
+  channelClosed(detail: string, channel: Channel): void {
     if (channel !== this.channel) return;
     this.channel = null;
-    if (this.channelWaiter) {
-      // Still authorizing: a refusal is the answer; an unreachable pool ends the session below.
-      this.channelWaiter(reason !== 'refused');
-      if (reason === 'refused') return;
-    }
-    this.logger.warn(`${this.label}: ${reason === 'refused' ? 'pool refused the account' : detail}: disconnecting the miner`);
-    this.end(reason === 'refused' ? 'pool-refused' : 'pool-unreachable');
+    if (this.channelWaiter) return this.channelWaiter(detail); // still authorizing: that is the answer
+    this.logger.warn(`${this.label}: ${detail}: disconnecting the miner`);
+    this.end('pool-refused');
+  }
+
+  /**
+   * No account of the name works: the miner stays connected (it gets work the moment one returns) for the
+   * linger time, then is closed so that it can try elsewhere.
+   */
+  private startOutage(): void {
+    if (this.outageTimer || this.state !== 'authorized') return;
+    const lingerMs = this.host.config.stratum.sessionLingerMs;
+    this.outageTimer = setTimeout(() => {
+      this.outageTimer = null;
+      if (this.channel?.isReady || this.state === 'closed') return;
+      this.logger.warn(`${this.label}: no pool account of ${this.user?.name} worked for ${lingerMs} ms: disconnecting the miner`);
+      this.end('pool-unreachable');
+    }, lingerMs);
+  }
+
+  private endOutage(): void {
+    if (this.outageTimer) clearTimeout(this.outageTimer);
+    this.outageTimer = null;
   }
 
   // ---- difficulty ----

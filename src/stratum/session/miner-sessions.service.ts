@@ -8,7 +8,7 @@ import { AlgorithmDetector } from '../../pools/algorithms/algorithm-detector.js'
 import { PoolChanges } from '../../pools/pool-changes.js';
 import type { Pool } from '../../pools/pool.entity.js';
 import type { User } from '../../users/user.entity.js';
-import { UsersService } from '../../users/users.service.js';
+import { accountsOf, UsersService } from '../../users/users.service.js';
 import type { SubscribeRequest } from '../../protocol/miner-messages.js';
 import type { StratumConnection } from '../transport/stratum-connection.js';
 import { MinerSession, SessionHost } from './miner-session.js';
@@ -32,6 +32,11 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
     poolChanges: PoolChanges,
   ) {
     poolChanges.subscribe((pool) => this.poolChanged(pool));
+    // A newly registered pool is connected once to learn its extranonce2 size before the name's miners come.
+    users.onAccountsAdded((accounts) => {
+      for (const { pool, accountUser, accountPassword } of accounts)
+        upstream.learnPoolSize(pool, { host: pool.host, port: pool.port, user: accountUser, password: accountPassword });
+    });
     this.prefixes = new PrefixAllocator(config.stratum.extranonce1Size);
   }
 
@@ -96,8 +101,15 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
   }
 
   attachChannel(session: MinerSession, user: User): Channel {
-    const account = { host: user.pool.host, port: user.pool.port, user: user.accountUser, password: user.accountPassword };
-    return this.upstream.attach(session, { pool: user.pool, account });
+    const accounts = accountsOf(user).map(({ pool, accountUser, accountPassword }) => ({
+      pool,
+      account: { host: pool.host, port: pool.port, user: accountUser, password: accountPassword },
+    }));
+    return this.upstream.attach(session, { name: user.name, accounts });
+  }
+
+  minerExtranonce2Size(): number {
+    return this.users.minerExtranonce2Size();
   }
 
   detachChannel(session: MinerSession, channel: Channel): void {
@@ -162,6 +174,7 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
   private workerInfo(session: MinerSession): WorkerInfo | null {
     const { user, connection } = session;
     if (!user || !connection) return null;
+    const account = session.account;
     return {
       sessionId: session.id,
       address: connection.address,
@@ -169,7 +182,8 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
       user: user.name,
       rig: session.rig,
       hash: user.pool.algorithm.name,
-      pool: user.pool.address,
+      pool: account?.pool ?? user.pool.address,
+      account: { index: account?.index ?? 0, user: account?.user ?? user.accountUser },
       divider: user.pool.algorithm.divider,
       validated: session.validated,
     };

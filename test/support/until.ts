@@ -1,0 +1,11 @@
+/** Resolves once `condition` holds (checked every 20 ms); rejects naming `what` after `timeoutMs`. */
+export const until = (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> =>
+  new Promise<void>((resolve, reject) => {
+    const started = Date.now();
+    const check = async () => {
+      if (await condition()) return resolve();
+      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(() => void check(), 20);
+    };
+    void check();
+  });
