@@ -144,6 +144,11 @@ export interface ChannelOptions {
   readonly prefixBytes: number;
   /** The extranonce2 size miners are told by default: a slot byte is used only where it still fits. */
   readonly minerExtranonce2Size: number;
+  /**
+   * The smallest extranonce2 size known of the channel's pools (null: none known): a slot byte that a backup
+   * pool could not carry would cost every miner a set_extranonce or a reconnect at failover.
+   */
+  readonly smallestPoolExtranonce2?: number | null;
   /** An account that sends no job for this long is left (or, alone, reconnected). */
   readonly jobTimeoutMs: number;
   /** A higher account must stay up this long before the sessions go back to it. */
@@ -638,7 +643,9 @@ export class Channel {
     const extranonce = this.connection.extranonce;
     if (this.slotBytes === null && extranonce) {
       // Decided once, before the first job: the layout of the pool's extranonce2 never changes under a job.
-      this.slotBytes = extranonce.extranonce2Size >= 1 + this.options.prefixBytes + this.options.minerExtranonce2Size ? 1 : 0;
+      const needed = 1 + this.options.prefixBytes + this.options.minerExtranonce2Size;
+      const smallest = Math.min(extranonce.extranonce2Size, this.options.smallestPoolExtranonce2 ?? Infinity);
+      this.slotBytes = smallest >= needed ? 1 : 0;
     }
     this.retireJobs();
     this.forceClean = true;

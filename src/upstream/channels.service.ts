@@ -29,6 +29,8 @@ export interface AccountRequest {
 export interface ChannelRequest {
   /** The registered name (the `user` label of failovers). */
   readonly name: string;
+  /** The extranonce2 size the session was told (a channel it opens keeps room for it). */
+  readonly minerExtranonce2Size?: number;
   readonly accounts: readonly AccountRequest[];
 }
 
@@ -224,7 +226,8 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
         // The primary pool's own limit (pools API) wins; one session per prefix and slot is the most a channel can seat.
         capacity: Math.min(primary.aggregation ?? upstream.aggregation, 256 ** stratum.extranonce1Size),
         prefixBytes: stratum.extranonce1Size,
-        minerExtranonce2Size: stratum.extranonce2Size,
+        minerExtranonce2Size: request.minerExtranonce2Size ?? stratum.extranonce2Size,
+        smallestPoolExtranonce2: smallestKnown(request.accounts.map(({ pool }) => pool.extranonce2Size)),
         jobTimeoutMs: upstream.jobTimeoutMs,
         failbackAfterMs: upstream.failbackAfterMs,
       },
@@ -269,4 +272,9 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
 /** Channels are shared by exactly the same accounts in the same order; passwords are part of them. */
 function accountKey({ accounts }: ChannelRequest): string {
   return accounts.map(({ pool, account }) => `${pool.id}\u0000${account.user}\u0000${account.password}`).join('\u0001');
+}
+
+function smallestKnown(sizes: readonly (number | null)[]): number | null {
+  const known = sizes.filter((size): size is number => size !== null);
+  return known.length > 0 ? Math.min(...known) : null;
 }

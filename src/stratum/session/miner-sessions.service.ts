@@ -105,7 +105,7 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
       pool,
       account: { host: pool.host, port: pool.port, user: accountUser, password: accountPassword },
     }));
-    return this.upstream.attach(session, { name: user.name, accounts });
+    return this.upstream.attach(session, { name: user.name, accounts, minerExtranonce2Size: session.extranonce2Size });
   }
 
   minerExtranonce2Size(): number {
