@@ -2,6 +2,7 @@ import { createServer, Server, Socket } from 'node:net';
 import { UpstreamChannels } from '../src/upstream/channels.service.js';
 import { Farm, TOKEN } from './support/farm.js';
 import { sampleWith as sample } from './support/metrics-text.js';
+import { describeEachStore } from './support/stores.js';
 import { until } from './support/until.js';
 import type { MinerJob, SimMiner } from './support/sim-miner.js';
 import type { SimPool } from './support/sim-pool.js';
@@ -120,51 +121,6 @@ describe('failover to backup accounts', () => {
     );
   });
 
-  it('validates backups like the primary and lets the management API replace them', async () => {
-    const primary = await farm.addPool();
-    const backup = await farm.addPool();
-    const scrypt = await farm.addPool({}, 'scrypt');
-    const bad = await farm.http
-      .post('/api/v1/users')
-      .send({ pool: address(primary), user: 'v', backups: [{ pool: '127.0.0.1:1', user: 'w' }] })
-      .expect(404);
-    expect(bad.body.error).toContain('is not supported');
-    const mixed = await farm.http
-      .post('/api/v1/users')
-      .send({ pool: address(primary), user: 'v', backups: [{ pool: address(scrypt), user: 'w' }] })
-      .expect(400);
-    expect(mixed.body.error).toContain('is scrypt');
-    // The original body answers as before, and again with the same name.
-    const first = await farm.http
-      .post('/api/v1/users')
-      .send({ pool: address(primary), user: 'v', password: 'p' })
-      .expect(201);
-    const again = await farm.http
-      .post('/api/v1/users')
-      .send({ pool: address(primary), user: 'v', password: 'p' })
-      .expect(200);
-    expect(again.body).toEqual({ name: first.body.name, error: '' });
-    // Backups of a registered name change only with the token.
-    const body = { pool: address(primary), user: 'v', password: 'p', backups: [{ pool: address(backup), user: 'w' }] };
-    expect((await farm.http.post('/api/v1/users').send(body).expect(409)).body.error).toContain('/backups');
-    const path = `/api/v1/users/${first.body.name}/backups`;
-    await farm.http.put(path).send({ backups: [] }).expect(401);
-    const replaced = await farm.http
-      .put(path)
-      .set('Authorization', `Bearer ${TOKEN}`)
-      .send({ backups: [{ pool: address(backup), user: 'w', password: 'secret' }] })
-      .expect(200);
-    expect(replaced.body.backups).toEqual([{ pool: address(backup), user: 'w' }]);
-    expect(JSON.stringify(replaced.body)).not.toContain('secret');
-    await farm.http
-      .post('/api/v1/users')
-      .send({ ...body, backups: [{ pool: address(backup), user: 'w', password: 'secret' }] })
-      .expect(200);
-    // A pool a backup uses cannot be deleted.
-    const pools = await farm.http.get('/api/v1/pools').expect(200);
-    const id = (pools.body as { id: number; pool: string }[]).find((pool) => pool.pool === address(backup))!.id;
-    await farm.http.delete(`/api/v1/pools/${id}`).set('Authorization', `Bearer ${TOKEN}`).expect(409);
-  });
   it('fails over to a backup with a smaller pool extranonce2 without telling the miners anything new', async () => {
     const primary = await farm.addPool({ extranonce2Size: 8 });
     const backup = await farm.addPool({ extranonce2Size: 4 });
@@ -303,5 +259,61 @@ describe('small pool extranonce2 on the first connection', () => {
     expect(three.rejected).toEqual([]);
     expect(four.accepted).toHaveLength(6);
     expect(three.accepted).toHaveLength(3);
+  });
+});
+
+describeEachStore('backup accounts through the API', (factory) => {
+  const farm = new Farm();
+
+  beforeAll(() => farm.start([], factory));
+  afterAll(() => farm.stop());
+
+  it('validates backups like the primary and lets the management API replace them', async () => {
+    const primary = await farm.addPool();
+    const backup = await farm.addPool();
+    const scrypt = await farm.addPool({}, 'scrypt');
+    const bad = await farm.http
+      .post('/api/v1/users')
+      .send({ pool: address(primary), user: 'v', backups: [{ pool: '127.0.0.1:1', user: 'w' }] })
+      .expect(404);
+    expect(bad.body.error).toContain('is not supported');
+    const mixed = await farm.http
+      .post('/api/v1/users')
+      .send({ pool: address(primary), user: 'v', backups: [{ pool: address(scrypt), user: 'w' }] })
+      .expect(400);
+    expect(mixed.body.error).toContain('is scrypt');
+    // The original body answers as before, and again with the same name.
+    const first = await farm.http
+      .post('/api/v1/users')
+      .send({ pool: address(primary), user: 'v', password: 'p' })
+      .expect(201);
+    const again = await farm.http
+      .post('/api/v1/users')
+      .send({ pool: address(primary), user: 'v', password: 'p' })
+      .expect(200);
+    expect(again.body).toEqual({ name: first.body.name, error: '' });
+    // Backups of a registered name change only with the token.
+    const body = { pool: address(primary), user: 'v', password: 'p', backups: [{ pool: address(backup), user: 'w' }] };
+    expect((await farm.http.post('/api/v1/users').send(body).expect(409)).body.error).toContain('/backups');
+    const path = `/api/v1/users/${first.body.name}/backups`;
+    await farm.http.put(path).send({ backups: [] }).expect(401);
+    const replaced = await farm.http
+      .put(path)
+      .set('Authorization', `Bearer ${TOKEN}`)
+      .send({ backups: [{ pool: address(backup), user: 'w', password: 'secret' }] })
+      .expect(200);
+    expect(replaced.body.backups).toEqual([{ pool: address(backup), user: 'w' }]);
+    expect(JSON.stringify(replaced.body)).not.toContain('secret');
+    await farm.http
+      .post('/api/v1/users')
+      .send({ ...body, backups: [{ pool: address(backup), user: 'w', password: 'secret' }] })
+      .expect(200);
+    // A pool a backup uses cannot be deleted.
+    const pools = await farm.http.get('/api/v1/pools').expect(200);
+    const id = (pools.body as { id: number; pool: string }[]).find((pool) => pool.pool === address(backup))!.id;
+    await farm.http.delete(`/api/v1/pools/${id}`).set('Authorization', `Bearer ${TOKEN}`).expect(409);
+    // Deleting the name deletes its backups with it: then the pool can go.
+    await farm.http.delete(`/api/v1/users/${first.body.name}`).set('Authorization', `Bearer ${TOKEN}`).expect(200);
+    await farm.http.delete(`/api/v1/pools/${id}`).set('Authorization', `Bearer ${TOKEN}`).expect(200);
   });
 });
