@@ -48,6 +48,7 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
     app.connectMicroservice({ strategy: stratum }, { inheritAppConfig: true });
     const accounting = app.get(AccountingService);
     stratum.onProtocolError = (kind) => accounting.protocolError('miner', kind);
+    stratum.on('close', (_connection, reason) => accounting.minerDisconnected(reason));
     try {
       await app.init();
     } catch (error) {

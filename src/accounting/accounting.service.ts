@@ -169,6 +169,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     @InjectMetric(METRIC.shareRoundTrip) private readonly shareRoundTrip: Histogram,
     @InjectMetric(METRIC.upstreamConnects) private readonly upstreamConnects: Counter,
     @InjectMetric(METRIC.protocolErrors) private readonly protocolErrors: Counter,
+    @InjectMetric(METRIC.minerDisconnects) private readonly minerDisconnects: Counter,
     @InjectMetric(METRIC.rigShares) private readonly rigShares: Counter,
     @InjectMetric(METRIC.rigDifficultyOneShares) private readonly rigDifficultyOneShares: Counter,
     @InjectMetric(METRIC.rigSpeed) private readonly rigSpeed: Gauge,
@@ -390,6 +391,11 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     this.protocolErrors.inc({ proxy: this.proxy, side, kind });
   }
 
+  /** A miner connection ended (every reason, the miner's own close included). */
+  minerDisconnected(reason: string): void {
+    this.minerDisconnects.inc({ proxy: this.proxy, reason });
+  }
+
   // ---- speeds, snapshots, sweeping ----
 
   /** Recomputes every speed gauge (every minute; tests call it directly). */
@@ -578,6 +584,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       this.shareRoundTrip,
       this.upstreamConnects,
       this.protocolErrors,
+      this.minerDisconnects,
       this.rigShares,
       this.rigDifficultyOneShares,
       this.rigSpeed,

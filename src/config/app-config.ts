@@ -17,7 +17,13 @@ export interface AppConfig {
     readonly sessionLingerMs: number;
     readonly maxLineLength: number;
     readonly maxProtocolErrors: number;
+    /** 0: derived from the open-file limit at start. */
     readonly maxConnections: number;
+    /** 0: no limit. */
+    readonly maxConnectionsPerAddress: number;
+    readonly lineTimeoutMs: number;
+    readonly maxJunkPerMinute: number;
+    readonly maxInvalidShareRatio: number;
   };
   readonly metrics: { readonly rigTtlMs: number; readonly speedWindowMs: number };
   readonly shares: { readonly validate: boolean };
@@ -128,6 +134,10 @@ function toAppConfig(v: FlagValues): AppConfig {
       maxLineLength: required(v.maxLineLength),
       maxProtocolErrors: required(v.maxProtocolErrors),
       maxConnections: required(v.maxConnections),
+      maxConnectionsPerAddress: required(v.maxConnectionsPerAddress),
+      lineTimeoutMs: Math.max(100, required(v.lineTimeout)),
+      maxJunkPerMinute: required(v.maxJunkPerMinute),
+      maxInvalidShareRatio: required(v.maxInvalidShareRatio),
     },
     metrics: { rigTtlMs: required(v.metricsRigTtl), speedWindowMs: Math.max(1000, required(v.metricsSpeedWindow)) },
     shares: { validate: required(v.sharesValidate) },

@@ -78,6 +78,14 @@ function positiveNumber(raw: string): number {
   return value;
 }
 
+function fractionIn01(raw: string): number {
+  const value = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0 || value > 1) {
+    throw new ConfigError(`expected a number above 0 and at most 1, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
 function oneOf<T extends string>(...values: T[]): Parser<T> {
   return (raw) => {
     const value = raw.trim().toLowerCase() as T;
@@ -170,9 +178,37 @@ export const FLAGS = {
   maxConnections: flag(
     'stratum.maxConnections',
     'STRATUM_MAX_CONNECTIONS',
-    '50000',
+    '0',
+    integerIn(0, 10_000_000),
+    'most miner connections at once (0: what the open-file limit allows, descriptors kept for pools, API and database)',
+  ),
+  maxConnectionsPerAddress: flag(
+    'stratum.maxConnectionsPerAddress',
+    'STRATUM_MAX_CONNECTIONS_PER_ADDRESS',
+    '0',
+    integerIn(0, 10_000_000),
+    'most miner connections from one IP address (0: no limit; a farm behind NAT is one address)',
+  ),
+  lineTimeout: flag(
+    'stratum.lineTimeout',
+    'STRATUM_LINE_TIMEOUT',
+    '5s',
+    parseDuration,
+    'a line a miner has started must be finished within this time',
+  ),
+  maxJunkPerMinute: flag(
+    'stratum.maxJunkPerMinute',
+    'STRATUM_MAX_JUNK_PER_MINUTE',
+    '100',
     integerIn(1, 10_000_000),
-    'most miner connections at once',
+    'messages that do not advance mining (unknown methods, notifications, responses, repeated subscribes) a miner may send per minute',
+  ),
+  maxInvalidShareRatio: flag(
+    'stratum.maxInvalidShareRatio',
+    'STRATUM_MAX_INVALID_SHARE_RATIO',
+    '0.5',
+    fractionIn01,
+    'a miner whose shares are invalid more often than this over 100 shares is disconnected (1: never)',
   ),
   upstreamMaxLineLength: flag(
     'upstream.maxLineLength',

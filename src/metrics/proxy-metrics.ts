@@ -34,6 +34,7 @@ export const METRIC = {
   channelSessions: 'proxy_channel_sessions',
   channelDifficulty: 'proxy_channel_difficulty',
   failovers: 'proxy_failovers_total',
+  minerDisconnects: 'proxy_miner_disconnects_total',
 } as const;
 
 export const METRIC_PROVIDERS = [
@@ -148,5 +149,10 @@ export const METRIC_PROVIDERS = [
     name: METRIC.failovers,
     help: "Times a name's miners moved to another of its accounts (from and to: pools), by reason.",
     labelNames: ['proxy', 'user', 'from', 'to', 'reason'],
+  }),
+  makeCounterProvider({
+    name: METRIC.minerDisconnects,
+    help: 'Miner connections closed, by reason (client-closed, too-much-junk, invalid-shares, line-timeout, ...).',
+    labelNames: ['proxy', 'reason'],
   }),
 ];

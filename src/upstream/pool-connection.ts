@@ -91,6 +91,9 @@ interface PendingRequest {
 type State = 'idle' | 'connecting' | 'ready' | 'waiting' | 'closed';
 
 const DEFAULT_INITIAL_BACKOFF_MS = 1000;
+/** Lines of a pool handled per turn of the event loop, and waiting before its socket is paused. */
+const POOL_LINES_PER_TURN = 64;
+const POOL_MAX_BACKLOG = 1024;
 const DEFAULT_MAX_BACKOFF_MS = 30_000;
 
 /**
@@ -108,6 +111,7 @@ export class PoolConnection {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private port: number;
   private suggestedDifficulty: number | null = null;
+  private readonly logged = new Set<string>();
   extranonce: PoolExtranonce | null = null;
   versionMask: number | null = null;
   difficulty: number | null = null;
@@ -194,6 +198,23 @@ export class PoolConnection {
     const handshakeTimer = setTimeout(() => this.down(socket, 'connect/handshake timeout'), this.options.connectTimeoutMs);
     socket.setKeepAlive(true, 30_000);
     socket.on('connect', () => void this.handshake(socket, handshakeTimer));
+    // A pool gets a bounded share too: lines are handled a batch per turn of the event loop, and the socket
+    // is paused while a backlog waits, so a flooding pool cannot hold up miners or other pools.
+    const backlog: string[] = [];
+    let head = 0;
+    let scheduled = false;
+    const serve = () => {
+      scheduled = false;
+      const end = Math.min(backlog.length, head + POOL_LINES_PER_TURN);
+      while (head < end && socket === this.socket) this.handleLine(socket, backlog[head++]);
+      if (head === backlog.length || socket !== this.socket) {
+        backlog.length = head = 0;
+        if (socket.isPaused() && socket === this.socket) socket.resume();
+        return;
+      }
+      scheduled = true;
+      setImmediate(serve);
+    };
     socket.on('data', (chunk: Buffer) => {
       if (socket !== this.socket) return;
       let lines: string[];
@@ -206,10 +227,10 @@ export class PoolConnection {
         }
         throw error;
       }
-      for (const line of lines) {
-        if (socket !== this.socket) return;
-        this.handleLine(socket, line);
-      }
+      if (lines.length === 0) return;
+      for (const line of lines) backlog.push(line);
+      if (backlog.length - head > POOL_MAX_BACKLOG) socket.pause();
+      if (!scheduled) serve();
     });
     socket.on('error', (error: NodeJS.ErrnoException) => this.down(socket, error.code ?? error.message));
     socket.on('close', () => {
@@ -274,7 +295,10 @@ export class PoolConnection {
       message = parseRpcLine(line);
     } catch (error) {
       if (!(error instanceof RpcParseError)) throw error;
-      this.logger.warn(`${this.label}: pool ${this.address} sent a malformed line (${error.message})`);
+      if (this.firstTime('malformed'))
+        this.logger.warn(
+          `${this.label}: pool ${this.address} sent a malformed line (${error.message}); further ones are counted, not logged`,
+        );
       this.listener.onProtocolError('malformed');
       return;
     }
@@ -290,7 +314,8 @@ export class PoolConnection {
       this.handleRequest(socket, message, line);
     } catch (error) {
       if (!(error instanceof PoolProtocolError)) throw error;
-      this.logger.warn(`${this.label}: pool ${this.address}: ${error.message}`);
+      if (this.firstTime('bad_message'))
+        this.logger.warn(`${this.label}: pool ${this.address}: ${error.message}; further ones are counted, not logged`);
       this.listener.onProtocolError('bad_message');
     }
   }
@@ -321,7 +346,8 @@ export class PoolConnection {
       case 'client.reconnect':
         return this.reconnectRequested(socket, request);
       case 'client.show_message':
-        this.logger.log(`${this.label}: pool ${this.address} says: ${JSON.stringify(request.params).slice(0, 512)}`);
+        if (this.firstTime('show_message'))
+          this.logger.log(`${this.label}: pool ${this.address} says: ${JSON.stringify(request.params).slice(0, 512)}`);
         if (request.id !== null) this.send(encodeResult(request.id, true));
         return;
       case 'mining.ping':
@@ -394,6 +420,13 @@ export class PoolConnection {
       setImmediate(() => socket.uncork());
     }
     socket.write(line);
+  }
+
+  /** True the first time a kind of event is seen on this connection (what a pool can trigger is logged once). */
+  private firstTime(kind: string): boolean {
+    if (this.logged.has(kind)) return false;
+    this.logged.add(kind);
+    return true;
   }
 
   private failPending(reason: string): void {

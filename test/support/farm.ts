@@ -1,4 +1,5 @@
 // Wiring for Stratum e2e suites: the real proxy, simulated pools registered through the API, and names.
+import type { LoggerService } from '@nestjs/common';
 import request from 'supertest';
 import type { RunningProxy } from '../../src/bootstrap.js';
 import { startTestProxy } from './proxy.js';
@@ -24,10 +25,13 @@ export class Farm {
     return request(`http://${this.proxy.webAddress}`);
   }
 
+  /** The app's logger (set before start to count what is logged). */
+  logger: LoggerService | undefined;
+
   async start(flags: string[] = [], factory: StoreFactory = STORES[0]): Promise<void> {
     this.store = await factory.create();
     this.flags = flags;
-    this.proxy = await startTestProxy([...this.store.flags, `--api.token=${TOKEN}`, ...flags]);
+    this.proxy = await startTestProxy([...this.store.flags, `--api.token=${TOKEN}`, ...flags], this.logger);
   }
 
   /** Stops the proxy and starts it again on the same database. */

@@ -1,11 +1,39 @@
-import { ConsoleLogger } from '@nestjs/common';
+import { ConsoleLogger, LoggerService } from '@nestjs/common';
 import { parseCommandLine } from '../../src/config/app-config.js';
 import { RunningProxy, startProxy } from '../../src/bootstrap.js';
 
 /** Starts the real app in this process on ephemeral ports; extra flags as on the command line. */
-export async function startTestProxy(flags: string[]): Promise<RunningProxy> {
+export async function startTestProxy(flags: string[], logger: LoggerService = testLogger()): Promise<RunningProxy> {
   const request = parseCommandLine(['--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', ...flags], {});
   if (request.kind !== 'run') throw new Error('unexpected --help/--version');
-  const logger = new ConsoleLogger({ logLevels: process.env.TEST_LOG ? ['log', 'warn', 'error', 'debug'] : ['error'] });
   return startProxy(request.config, logger);
+}
+
+/** Errors only, unless TEST_LOG is set. */
+export function testLogger(): ConsoleLogger {
+  return new ConsoleLogger({ logLevels: process.env.TEST_LOG ? ['log', 'warn', 'error', 'debug'] : ['error'] });
+}
+
+/** Counts the lines the app logs at the default level (log, warn, error; printed as testLogger would). */
+export class CountingLogger implements LoggerService {
+  lines = 0;
+  private readonly inner = testLogger();
+  log(message: unknown, ...rest: unknown[]): void {
+    this.lines++;
+    this.inner.log(message, ...rest);
+  }
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.lines++;
+    this.inner.warn(message, ...rest);
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.lines++;
+    this.inner.error(message, ...rest);
+  }
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.inner.debug(message, ...rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.inner.verbose(message, ...rest);
+  }
 }

@@ -47,6 +47,14 @@ interface DifficultyStep {
   readonly difficulty: number;
 }
 
+/** Local rejections that say the miner sent something wrong (stale and pool_down are not its fault). */
+const INVALID_SHARE_REASONS: ReadonlySet<RejectReason> = new Set([
+  'malformed',
+  'unknown_job',
+  'version_mask',
+  'local_low_difficulty',
+  'local_duplicate',
+] as RejectReason[]);
 /** The answer to a share while no account of the miner's name has a working pool connection. */
 const POOL_DOWN = 'pool down: no working pool connection for this name, the share cannot be forwarded';
 /** Difficulty steps kept: shares of jobs older than these are long stale. */
@@ -180,7 +188,8 @@ export class MinerSession implements ChannelMember {
     if (!connection) return;
     const user = await this.host.resolveUser(request.name);
     if (!user) {
-      this.logger.warn(`${this.label}: authorize as ${JSON.stringify(request.login.slice(0, 64))} refused: unknown name`);
+      if (connection.firstTime('authorize-unknown-name'))
+        this.logger.warn(`${this.label}: authorize as ${JSON.stringify(request.login.slice(0, 64))} refused: unknown name`);
       connection.replyResult(requestId, false);
       return;
     }
@@ -195,7 +204,7 @@ export class MinerSession implements ChannelMember {
       return;
     }
     if (this.channel) {
-      this.logger.log(`${this.label}: moving to user ${user.name} (pool ${user.pool.address})`);
+      if (connection.firstTime('authorize-move')) this.logger.log(`${this.label}: moving to user ${user.name} (pool ${user.pool.address})`);
       this.leaveChannel();
     }
     this.user = user;
@@ -224,7 +233,7 @@ export class MinerSession implements ChannelMember {
     }
     if (this.connection !== connection || !connection.isOpen || this.state === 'closed') return;
     if (failure !== null) {
-      this.logger.warn(`${this.label}: authorize refused: ${failure}`);
+      if (connection.firstTime('authorize-refused')) this.logger.warn(`${this.label}: authorize refused: ${failure}`);
       this.leaveChannel();
       this.user = null;
       this.rig = null;
@@ -249,6 +258,7 @@ export class MinerSession implements ChannelMember {
       return new StratumError(StratumErrorCode.UnauthorizedWorker, 'unauthorized worker');
     const rejectLocally = (reason: RejectReason, error: StratumError, difficulty = this.difficulty ?? 1) => {
       this.host.shareAnswered(this, difficulty, { accepted: false, reason });
+      if (INVALID_SHARE_REASONS.has(reason)) this.connection?.shareJudged(false);
       return error;
     };
     let share;
@@ -321,12 +331,15 @@ export class MinerSession implements ChannelMember {
       if (!job.remember(key, MAX_SHARES_PER_JOB))
         return rejectLocally('local_duplicate', new StratumError(StratumErrorCode.DuplicateShare, 'duplicate share'), difficulty);
       this.host.shareValid(this, difficulty);
+      this.connection?.shareJudged(true);
       this.retarget(this.vardiff?.onShare(Date.now(), this.difficultyCap(), difficulty) ?? null);
       if (hashMeetsTarget(hash, targetBytes(nbitsToTarget(job.job.nbits)))) this.host.blockFound(this, hash);
       meetsPool =
         difficulty >= poolDifficulty || hashMeetsTarget(hash, targetBytes(difficultyToTarget(poolDifficulty / algorithm.divider)));
     } else if (this.host.config.shares.validate && !job.remember(key, MAX_SHARES_PER_JOB)) {
       return rejectLocally('local_duplicate', new StratumError(StratumErrorCode.DuplicateShare, 'duplicate share'), difficulty);
+    } else {
+      this.connection?.shareJudged(true); // not checked here: the pool's verdict decides
     }
     const connection = this.connection;
     // Below its own difficulty the pool is not involved: the miner's share was good, and it hears so now.

@@ -89,6 +89,11 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
       this.attach(connection, previous);
       return previous.subscribeResult();
     }
+    if (current.state !== 'connected') {
+      // Subscribed already on this connection: answered again, but it does not advance mining, nor is it logged.
+      connection.junk('repeated_subscribe');
+      return current.subscribeResult();
+    }
     const result = current.subscribeResult();
     this.logger.log(
       `${current.label}: subscribed (${request.userAgent || 'no user agent'}), extranonce1 ${current.prefix}, extranonce2 size ${current.extranonce2Size}`,

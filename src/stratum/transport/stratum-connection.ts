@@ -11,6 +11,10 @@ export type CloseReason =
   | 'silence-timeout'
   | 'idle-timeout'
   | 'too-many-errors'
+  | 'too-much-junk'
+  | 'invalid-shares'
+  | 'line-timeout'
+  | 'address-limit'
   | 'slow-consumer'
   | 'socket-error'
   | 'connection-limit'
@@ -20,6 +24,19 @@ export type CloseReason =
 
 /** Output a miner has not read yet, past which it is a slow consumer and is closed. */
 export const MAX_PENDING_OUTPUT_BYTES = 1024 * 1024;
+
+/** Messages that do not advance mining: counted against the connection. */
+export type JunkKind = 'unknown_method' | 'notification' | 'response' | 'repeated_subscribe';
+
+/** What a connection may send before it is closed (from the stratum flags). */
+export interface ConnectionLimits {
+  readonly maxJunkPerMinute: number;
+  readonly maxInvalidShareRatio: number;
+}
+
+/** Shares judged per block when checking a miner's invalid-share ratio. */
+export const SHARE_RATIO_BLOCK = 100;
+const JUNK_WINDOW_MS = 60_000;
 
 let nextConnectionId = 1;
 
@@ -31,8 +48,19 @@ export class StratumConnection {
   protocolErrors = 0;
   closeReason: CloseReason | null = null;
   private readonly closeListeners: ((reason: CloseReason) => void)[] = [];
+  private junkCount = 0;
+  private junkWindowStart = 0;
+  private sharesJudged = 0;
+  private sharesInvalid = 0;
+  /** Kinds of event already logged for this connection: what a peer can trigger is logged once. */
+  private logged: Set<string> | null = null;
 
-  constructor(private readonly socket: Socket) {
+  constructor(
+    private readonly socket: Socket,
+    private readonly limits: ConnectionLimits = { maxJunkPerMinute: Infinity, maxInvalidShareRatio: 1 },
+    /** Told of every junk message and of shares closed for (for the metrics). */
+    private readonly onJunk: (kind: JunkKind | 'invalid_share') => void = () => undefined,
+  ) {
     this.remoteAddress = (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
     this.remotePort = socket.remotePort ?? 0;
   }
@@ -62,6 +90,43 @@ export class StratumConnection {
 
   replyError(id: RpcId, error: StratumErrorTuple): void {
     this.write(encodeError(id, error));
+  }
+
+  /** A message that did not advance mining; past --stratum.maxJunkPerMinute within a minute the connection is closed. */
+  junk(kind: JunkKind): void {
+    if (!this.isOpen) return;
+    this.onJunk(kind);
+    const now = Date.now();
+    if (now - this.junkWindowStart > JUNK_WINDOW_MS) {
+      this.junkWindowStart = now;
+      this.junkCount = 0;
+    }
+    if (++this.junkCount > this.limits.maxJunkPerMinute) this.close('too-much-junk');
+  }
+
+  /**
+   * A share the proxy judged (stale ones and the pool's verdicts aside): a miner whose shares are invalid
+   * more often than --stratum.maxInvalidShareRatio over a block of 100 is closed. It costs a hash each.
+   */
+  shareJudged(valid: boolean): void {
+    if (!this.isOpen) return;
+    this.sharesJudged++;
+    if (!valid) {
+      this.sharesInvalid++;
+      this.onJunk('invalid_share');
+    }
+    if (this.sharesJudged < SHARE_RATIO_BLOCK) return;
+    const ratio = this.sharesInvalid / this.sharesJudged;
+    this.sharesJudged = this.sharesInvalid = 0;
+    if (ratio > this.limits.maxInvalidShareRatio) this.close('invalid-shares');
+  }
+
+  /** True the first time a kind of event is seen on this connection: log it then, count it always. */
+  firstTime(kind: string): boolean {
+    const logged = (this.logged ??= new Set());
+    if (logged.has(kind)) return false;
+    logged.add(kind);
+    return true;
   }
 
   onClose(listener: (reason: CloseReason) => void): void {

@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
+import { readFileSync } from 'node:fs';
 import { createServer, Server as NetServer, Socket } from 'node:net';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { AppConfig } from '../../config/app-config.js';
 import { StratumError, StratumErrorCode } from '../../protocol/errors.js';
@@ -29,6 +31,12 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
   private readonly connections = new Set<StratumConnection>();
   private readonly handlerCache = new Map<string, MessageHandler | null>();
   private readonly listeners: { [K in keyof StratumServerEvents]: StratumServerEvents[K][] } = { connection: [], close: [] };
+  /** Open connections per remote IP address. */
+  private readonly perAddress = new Map<string, number>();
+  /** Addresses already warned about for --stratum.maxConnectionsPerAddress (logged once each, bounded). */
+  private readonly addressesWarned = new Set<string>();
+  /** The miner connections accepted at once: the flag, or what the open-file limit allows. */
+  maxConnections = 0;
 
   /** Told of every protocol error and bad connection (kind: malformed, unknown_method, not_stratum, line_too_long). */
   onProtocolError: (kind: string) => void = () => undefined;
@@ -44,7 +52,8 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
   listen(callback: (error?: unknown) => void): void {
     const { host, port } = this.config.stratumAddr;
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
-    server.maxConnections = this.config.stratum.maxConnections;
+    this.maxConnections = this.connectionBudget();
+    server.maxConnections = this.maxConnections;
     const onError = (error: NodeJS.ErrnoException) => {
       server.close();
       callback(new Error(`cannot listen on --stratum.addr ${host}:${port}: ${describeListenError(error)}`));
@@ -54,9 +63,34 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
       server.off('error', onError);
       server.on('error', (error) => this.logger.error(`stratum listener: ${error.message}`));
       this.server = server;
-      this.logger.log(`stratum listening on ${this.address()}`);
+      this.logger.log(`stratum listening on ${this.address()}, up to ${this.maxConnections} miner connections`);
       callback();
     });
+  }
+
+  /**
+   * --stratum.maxConnections, or (0) what the open-file limit leaves after descriptors kept for the pool
+   * connections, the API and /metrics, and the database: past it the listener refuses miners, not them.
+   */
+  private connectionBudget(): number {
+    const { maxConnections } = this.config.stratum;
+    const limit = openFileLimit();
+    if (limit === null) return maxConnections > 0 ? maxConnections : FALLBACK_MAX_CONNECTIONS;
+    // One pool connection per miner with --upstream.aggregation 1; far fewer otherwise.
+    const perMiner = this.config.upstream.aggregation === 1 ? 2 : 1 + 1 / this.config.upstream.aggregation;
+    const reserved = Math.max(RESERVED_DESCRIPTORS, Math.ceil(limit * 0.05));
+    const allowed = Math.max(1, Math.floor((limit - reserved) / perMiner));
+    if (maxConnections === 0) {
+      this.logger.log(
+        `open-file limit ${limit}: accepting up to ${allowed} miners (${reserved} descriptors kept for pools, API and database)`,
+      );
+      return allowed;
+    }
+    if (maxConnections > allowed)
+      this.logger.warn(
+        `--stratum.maxConnections ${maxConnections} is more than the open-file limit ${limit} allows (${allowed}): /metrics, the API and pool connections may fail when it is reached`,
+      );
+    return maxConnections;
   }
 
   /** The bound address (useful with port 0). */
@@ -83,16 +117,36 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
 
   private accept(socket: Socket): void {
     const limits = this.config.stratum;
-    const connection = new StratumConnection(socket);
+    const connection = new StratumConnection(socket, limits, (kind) => this.onProtocolError(kind));
+    const ip = connection.remoteAddress;
+    const fromAddress = (this.perAddress.get(ip) ?? 0) + 1;
+    this.perAddress.set(ip, fromAddress);
     const splitter = new LineSplitter(limits.maxLineLength);
+    const backlog = new LineQueue();
     let sawFirstByte = false;
-    let queue: Promise<void> = Promise.resolve();
+    let pumping = false;
+    let lineTimer: NodeJS.Timeout | null = null;
+    let idleTimer: NodeJS.Timeout | null = null;
     this.connections.add(connection);
     this.logger.debug?.(`connection ${connection.id} from ${connection.address}`);
 
     // The original's rule: a new connection must speak within the silence timeout.
-    socket.setTimeout(limits.silenceTimeoutMs, () => connection.close(sawFirstByte ? 'idle-timeout' : 'silence-timeout'));
+    socket.setTimeout(limits.silenceTimeoutMs, () => connection.close('silence-timeout'));
     socket.setKeepAlive(true, 60_000);
+
+    // Lines are served a few per turn of the event loop, so that one connection never holds up the others;
+    // while its backlog is full its socket is paused and the kernel's buffers push back on the sender.
+    const pump = async () => {
+      pumping = true;
+      while (backlog.length > 0 && connection.isOpen) {
+        for (let served = 0; served < LINES_PER_TURN && backlog.length > 0 && connection.isOpen; served++) {
+          if (await this.handleLine(connection, backlog.shift())) idleTimer?.refresh();
+        }
+        if (socket.isPaused() && backlog.length <= MAX_BACKLOG / 2 && connection.isOpen) socket.resume();
+        if (backlog.length > 0) await nextTurn();
+      }
+      pumping = false;
+    };
 
     socket.on('data', (chunk: Buffer) => {
       if (!connection.isOpen) return;
@@ -102,7 +156,9 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
           return connection.close('not-stratum');
         }
         sawFirstByte = true;
-        socket.setTimeout(limits.idleTimeoutMs);
+        // From now on only useful messages keep the connection: junk and bytes trickled in do not.
+        socket.setTimeout(0);
+        idleTimer = setTimeout(() => connection.close('idle-timeout'), limits.idleTimeoutMs);
       }
       let lines: string[];
       try {
@@ -114,50 +170,89 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
         }
         throw error;
       }
-      for (const line of lines) queue = queue.then(() => this.handleLine(connection, line));
+      // A line begun must be finished in time: one byte a minute cannot hold a descriptor for ever.
+      if (splitter.bufferedBytes === 0) {
+        if (lineTimer) clearTimeout(lineTimer);
+        lineTimer = null;
+      } else if (lines.length > 0 || !lineTimer) {
+        if (lineTimer) clearTimeout(lineTimer);
+        lineTimer = setTimeout(() => {
+          this.onProtocolError('line_timeout');
+          connection.close('line-timeout');
+        }, limits.lineTimeoutMs);
+      }
+      if (lines.length === 0) return;
+      backlog.push(lines);
+      if (backlog.length >= MAX_BACKLOG) socket.pause();
+      if (!pumping) void pump();
     });
     socket.on('error', () => connection.close('socket-error'));
     socket.on('close', () => connection.close('client-closed'));
     connection.onClose((reason) => {
+      for (const timer of [lineTimer, idleTimer]) if (timer) clearTimeout(timer);
+      backlog.clear();
       this.connections.delete(connection);
+      const left = (this.perAddress.get(ip) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(ip, left);
+      else this.perAddress.delete(ip);
       this.logger.debug?.(`connection ${connection.id} from ${connection.address} closed: ${reason}`);
       for (const listener of this.listeners.close) listener(connection, reason);
     });
+    const perAddressLimit = limits.maxConnectionsPerAddress;
+    if (perAddressLimit > 0 && fromAddress > perAddressLimit) {
+      if (this.addressesWarned.size < 1000 && !this.addressesWarned.has(ip)) {
+        this.addressesWarned.add(ip);
+        this.logger.warn(`${ip}: more than ${perAddressLimit} connections (--stratum.maxConnectionsPerAddress): refusing the excess`);
+      }
+      this.onProtocolError('address_limit');
+      connection.close('address-limit');
+      return;
+    }
     for (const listener of this.listeners.connection) listener(connection);
   }
 
-  private async handleLine(connection: StratumConnection, line: string): Promise<void> {
-    if (!connection.isOpen) return;
+  /** Handles one line; true when it was a useful message (one that keeps an idle connection open). */
+  private async handleLine(connection: StratumConnection, line: string): Promise<boolean> {
+    if (!connection.isOpen) return false;
     let request: RpcRequest;
     try {
       const message = parseRpcLine(line);
-      if (message.kind !== 'request') return; // a miner answering our ping or get_version
+      if (message.kind !== 'request') {
+        // The proxy asks miners nothing: an answer is noise.
+        connection.junk('response');
+        return false;
+      }
       request = message;
     } catch (error) {
       if (!(error instanceof RpcParseError)) throw error;
       this.protocolError(connection, null, new StratumError(StratumErrorCode.Other, `malformed message: ${error.message}`));
-      return;
+      return false;
     }
     const handler = this.handlerFor(request.method);
     if (!handler) {
-      this.onProtocolError('unknown_method');
+      connection.junk('unknown_method');
       this.protocolError(connection, request, new StratumError(StratumErrorCode.Other, `unknown method ${request.method}`), false);
-      return;
+      return false;
     }
+    // A notification gets no answer: a miner sending those is not talking Stratum as miners do.
+    if (request.id === null) connection.junk('notification');
     try {
       const produced: unknown = await handler(request.params, new StratumContext([connection, request]));
       const result = isObservable(produced) ? await lastValueFrom(produced, { defaultValue: undefined }) : produced;
       if (result instanceof StratumError) this.protocolError(connection, request, result, false);
       else if (result !== undefined && request.id !== null) connection.replyResult(request.id, result);
+      return request.id !== null;
     } catch (error) {
       // A thrown StratumError is a decoder refusing malformed params: it counts towards the error limit.
       const stratumError = toStratumError(error);
       if (stratumError) {
         this.protocolError(connection, request, stratumError);
-        return;
+        return false;
       }
-      this.logger.error(`connection ${connection.id} ${request.method}: ${String((error as Error)?.stack ?? error)}`);
+      if (connection.firstTime('internal-error'))
+        this.logger.error(`connection ${connection.id} ${request.method}: ${String((error as Error)?.stack ?? error)}`);
       this.protocolError(connection, request, new StratumError(StratumErrorCode.Other, 'internal error'), false);
+      return false;
     }
   }
 
@@ -176,6 +271,55 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
     if (request === null || request.id !== null) connection.replyError(request?.id ?? null, error.toTuple());
     if (malformed) this.onProtocolError('malformed');
     if (malformed && ++connection.protocolErrors >= this.config.stratum.maxProtocolErrors) connection.close('too-many-errors');
+  }
+}
+
+/** Lines of one connection handled per turn of the event loop. */
+const LINES_PER_TURN = 16;
+/** Lines waiting on one connection before its socket is paused (resumed at half). */
+const MAX_BACKLOG = 256;
+/** Descriptors kept for everything but miners (at least; 5 % of the limit when that is more). */
+const RESERVED_DESCRIPTORS = 256;
+/** Where the open-file limit cannot be read (not Linux). */
+const FALLBACK_MAX_CONNECTIONS = 50_000;
+
+/** The soft open-file limit of this process (Linux: /proc/self/limits), or null when unknown. */
+export function openFileLimit(): number | null {
+  try {
+    const match = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (!match || match[1] === 'unlimited') return null;
+    return Number(match[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** A FIFO of lines with a moving head (shift on a long array would copy it every time). */
+class LineQueue {
+  private lines: string[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.lines.length - this.head;
+  }
+
+  push(lines: string[]): void {
+    if (this.head > 1024 && this.head * 2 > this.lines.length) {
+      this.lines = this.lines.slice(this.head);
+      this.head = 0;
+    }
+    for (const line of lines) this.lines.push(line);
+  }
+
+  shift(): string {
+    const line = this.lines[this.head++];
+    if (this.head === this.lines.length) this.clear();
+    return line;
+  }
+
+  clear(): void {
+    this.lines = [];
+    this.head = 0;
   }
 }
 
