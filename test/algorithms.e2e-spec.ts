@@ -140,7 +140,7 @@ describe('algorithm detection for pools the database does not know', () => {
       }[]
     ).find((pool) => pool.host === '127.0.0.1' && pool.port === port);
 
-  beforeAll(() => farm.start(['--pools.allowUnknown', '--metrics.tag=detect']));
+  beforeAll(() => farm.start(['--pools.allowUnknown', '--pools.allowPrivate', '--metrics.tag=detect']));
   afterAll(() => farm.stop());
 
   it.each([

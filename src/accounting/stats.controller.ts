@@ -1,4 +1,5 @@
 import { BadRequestException, Controller, Get, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
+import { ApiThrottlerGuard } from '../api/rate-limits.js';
 import { ManagementTokenGuard } from '../api/management-token.guard.js';
 import { ConfigError, parseDuration } from '../config/flags.js';
 import { UsersService } from '../users/users.service.js';
@@ -55,6 +56,7 @@ function activeAccount(workers: readonly WorkerSnapshot[]): WorkerSnapshot['acco
 }
 
 @Controller('users')
+@UseGuards(ApiThrottlerGuard)
 export class StatsController {
   constructor(
     private readonly users: UsersService,
@@ -120,6 +122,7 @@ export class StatsController {
 }
 
 @Controller('workers')
+@UseGuards(ApiThrottlerGuard)
 export class WorkersController {
   constructor(private readonly accounting: AccountingService) {}
 

@@ -1,14 +1,13 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { throwError } from 'rxjs';
+import { isRegistration } from './rate-limits.js';
 
 /** Body-parser errors carry an HTTP status and a `type`; map them to clear messages. */
 interface BodyParserError {
   status?: number;
   type?: string;
 }
-
-const REGISTRATION_PATH = /^\/api\/v1\/users\/?$/;
 
 /**
  * Every API error is JSON: `{"statusCode", "error"}`; registration answers in the original's shape
@@ -26,9 +25,7 @@ export class JsonExceptionFilter implements ExceptionFilter {
     const response = http.getResponse<Response>();
     const [status, message] = this.describe(exception, request);
     if (status >= 500) this.logger.error(`${request.method} ${request.originalUrl}: ${String((exception as Error)?.stack ?? exception)}`);
-    const registration =
-      REGISTRATION_PATH.test(request.originalUrl.split('?')[0]) && (request.method === 'POST' || request.method === 'PUT');
-    response.status(status).json(registration ? { name: '', error: message } : { statusCode: status, error: message });
+    response.status(status).json(isRegistration(request) ? { name: '', error: message } : { statusCode: status, error: message });
   }
 
   private describe(exception: unknown, request: Request): [number, string] {

@@ -27,3 +27,27 @@ export class ManagementTokenGuard implements CanActivate {
     return true;
   }
 }
+
+/**
+ * With --api.registrationToken, registration requires `Authorization: Bearer <token>` (that token or the
+ * management one), for proxies reachable beyond the farm; without it registration is open, as in the original.
+ */
+@Injectable()
+export class RegistrationTokenGuard implements CanActivate {
+  private readonly accepted: Buffer[];
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.accepted = config.apiRegistrationToken ? [config.apiRegistrationToken, config.apiToken].filter(Boolean).map(digest) : [];
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    if (this.accepted.length === 0) return true;
+    const header = context.switchToHttp().getRequest<Request>().headers.authorization ?? '';
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    const given = match ? digest(match[1].trim()) : null;
+    // Every candidate is compared, so the time taken does not tell which one matched.
+    const ok = this.accepted.reduce((found, token) => (given !== null && timingSafeEqual(given, token)) || found, false);
+    if (!ok) throw new UnauthorizedException('registration requires a bearer token (Authorization: Bearer <api.registrationToken>)');
+    return true;
+  }
+}

@@ -8,6 +8,10 @@ export interface AppConfig {
   readonly metricsTag: string;
   readonly log: { readonly syslog: boolean; readonly level: LogLevelName; readonly format: 'text' | 'json' };
   readonly apiToken: string;
+  /** Registration requires this bearer token (or apiToken); empty: open. */
+  readonly apiRegistrationToken: string;
+  /** Requests per client address and minute; 0: no limit. */
+  readonly apiRates: { readonly registration: number; readonly read: number };
   readonly stratum: {
     readonly extranonce1Size: number;
     readonly extranonce2Size: number;
@@ -27,7 +31,7 @@ export interface AppConfig {
   };
   readonly metrics: { readonly rigTtlMs: number; readonly speedWindowMs: number };
   readonly shares: { readonly validate: boolean };
-  readonly pools: { readonly allowUnknown: boolean };
+  readonly pools: { readonly allowUnknown: boolean; readonly allowPrivate: boolean };
   readonly stats: { readonly retentionMs: number; readonly flushIntervalMs: number };
   /** 0: users never expire. */
   readonly usersExpireAfterMs: number;
@@ -124,6 +128,8 @@ function toAppConfig(v: FlagValues): AppConfig {
     metricsTag: v.metricsTag ?? `${stratumAddr.host}:${stratumAddr.port}`,
     log: { syslog: required(v.syslog), level: required(v.logLevel), format: required(v.logFormat) },
     apiToken: v.apiToken ?? '',
+    apiRegistrationToken: v.apiRegistrationToken ?? '',
+    apiRates: { registration: required(v.apiRegistrationRate), read: required(v.apiReadRate) },
     stratum: {
       extranonce1Size,
       extranonce2Size,
@@ -141,7 +147,7 @@ function toAppConfig(v: FlagValues): AppConfig {
     },
     metrics: { rigTtlMs: required(v.metricsRigTtl), speedWindowMs: Math.max(1000, required(v.metricsSpeedWindow)) },
     shares: { validate: required(v.sharesValidate) },
-    pools: { allowUnknown: required(v.poolsAllowUnknown) },
+    pools: { allowUnknown: required(v.poolsAllowUnknown), allowPrivate: required(v.poolsAllowPrivate) },
     stats: { retentionMs: required(v.statsRetention), flushIntervalMs: Math.max(100, required(v.statsFlushInterval)) },
     usersExpireAfterMs: required(v.usersExpireAfter),
     upstream: {

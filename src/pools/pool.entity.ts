@@ -1,5 +1,6 @@
 import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
 import { Algorithm } from './algorithm.entity.js';
+import { formatPoolAddress } from './public-address.js';
 
 /** A pool endpoint the proxy may connect to; its algorithm is known from host:port, as in the original. */
 @Entity({ name: 'pools' })
@@ -41,6 +42,14 @@ export class Pool {
   extranonce2Size: number | null;
 
   get address(): string {
-    return `${this.host}:${this.port}`;
+    return formatPoolAddress(this.host, this.port);
+  }
+
+  /**
+   * Added by an anonymous registration under --pools.allowUnknown (its algorithm unknown, or detected from
+   * shares since), not by the operator: such a pool is connected to only on public addresses.
+   */
+  get registeredByUser(): boolean {
+    return this.algorithm?.name === 'unknown' || this.detectedAt !== null;
   }
 }

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post, UseGuards } from '@nestjs/common';
+import { ApiThrottlerGuard } from '../api/rate-limits.js';
 import { ManagementTokenGuard } from '../api/management-token.guard.js';
 import { Algorithm } from './algorithm.entity.js';
 import { UNKNOWN_ALGORITHM } from './algorithms/share-hashers.js';
@@ -40,6 +41,7 @@ const idParam = () => new ParseIntPipe({ errorHttpStatusCode: 400 });
 
 /** Pools: listing is public (a sign-up page can show them), changes need the management token. */
 @Controller('pools')
+@UseGuards(ApiThrottlerGuard)
 export class PoolsController {
   constructor(private readonly pools: PoolsService) {}
 
@@ -75,6 +77,7 @@ export class PoolsController {
 }
 
 @Controller('algorithms')
+@UseGuards(ApiThrottlerGuard)
 export class AlgorithmsController {
   constructor(private readonly algorithms: AlgorithmsService) {}
 

@@ -136,6 +136,8 @@ export interface ChannelAccount {
   /** host:port as registered (the `pool` label). */
   readonly address: string;
   readonly account: PoolAccount;
+  /** Connect to public addresses only (a pool added by an anonymous registration). */
+  readonly publicOnly?: boolean;
 }
 
 export interface ChannelOptions {

@@ -127,6 +127,7 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
         connectTimeoutMs: this.config.upstream.connectTimeoutMs,
         submitTimeoutMs: this.config.upstream.submitTimeoutMs,
         versionRollingMask: null,
+        publicOnly: this.publicOnly(pool),
       },
       // One attempt: subscribe tells the size whether or not the pool accepts the account.
       {
@@ -217,7 +218,11 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
   private open(key: string, request: ChannelRequest): Channel {
     const { upstream, stratum } = this.config;
     const primary = request.accounts[0].pool;
-    const accounts: ChannelAccount[] = request.accounts.map(({ pool, account }) => ({ address: pool.address, account }));
+    const accounts: ChannelAccount[] = request.accounts.map(({ pool, account }) => ({
+      address: pool.address,
+      account,
+      publicOnly: this.publicOnly(pool),
+    }));
     const channel = new Channel(
       this.nextId++,
       key,
@@ -247,6 +252,7 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
             // Asked once for the whole channel: each session then gets its own mask within it.
             versionRollingMask: stratum.versionMask,
             notifyCache: this.notifyCacheFor(account.address),
+            publicOnly: account.publicOnly,
           },
           listener,
           label,
@@ -255,6 +261,11 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
     const backups = accounts.length > 1 ? `, ${accounts.length - 1} backup account(s)` : '';
     this.logger.log(`${channel.label}: opened (up to ${channel.capacity} miners${backups})`);
     return channel;
+  }
+
+  /** Pools anonymous registrants added are reached on public addresses only, unless --pools.allowPrivate. */
+  private publicOnly(pool: Pool): boolean {
+    return this.config.pools.allowUnknown && !this.config.pools.allowPrivate && pool.registeredByUser;
   }
 
   private notifyCacheFor(address: string): NotifyCache {

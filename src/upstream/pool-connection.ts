@@ -1,5 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { connect, Socket } from 'node:net';
+import { lookup as dnsLookup, LookupAddress, LookupOptions } from 'node:dns';
+import { connect, isIP, Socket } from 'node:net';
+import { nonPublicReason } from '../pools/public-address.js';
 import { normalizeError, StratumError, StratumErrorCode } from '../protocol/errors.js';
 import {
   encodeError,
@@ -45,6 +47,11 @@ export interface PoolConnectionOptions {
   readonly maxBackoffMs?: number;
   /** Shared by the connections to one pool: notify lines already decoded. */
   readonly notifyCache?: NotifyCache;
+  /**
+   * Connect only to public addresses: the host is resolved, every address checked, and the socket goes to
+   * the address that was checked (a pool an anonymous registrant chose must not lead into the farm's network).
+   */
+  readonly publicOnly?: boolean;
 }
 
 /** A small map of recent notify lines to their decoded jobs (jobs are immutable, so sharing is safe). */
@@ -193,8 +200,16 @@ export class PoolConnection {
   private open(): void {
     this.state = 'connecting';
     const splitter = new LineSplitter(this.options.maxLineLength);
-    const socket = connect({ host: this.account.host, port: this.port, noDelay: true });
+    const host = this.account.host;
+    const refused = this.options.publicOnly && isIP(host) ? nonPublicReason(host) : null;
+    const socket = refused
+      ? new Socket()
+      : connect({ host, port: this.port, noDelay: true, lookup: this.options.publicOnly ? publicLookup : undefined });
     this.socket = socket;
+    if (refused) {
+      setImmediate(() => this.down(socket, `${refused} (--pools.allowPrivate)`));
+      return;
+    }
     const handshakeTimer = setTimeout(() => this.down(socket, 'connect/handshake timeout'), this.options.connectTimeoutMs);
     socket.setKeepAlive(true, 30_000);
     socket.on('connect', () => void this.handshake(socket, handshakeTimer));
@@ -450,4 +465,17 @@ function readConfiguredMask(response: RpcResponse | null): number {
   if (!result || typeof result !== 'object' || result['version-rolling'] !== true) return 0;
   const mask = result['version-rolling.mask'];
   return typeof mask === 'string' && /^[0-9a-fA-F]{8}$/.test(mask) ? Number.parseInt(mask, 16) >>> 0 : 0;
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/** dns.lookup that fails for any address that is not public, so that net.connect only reaches checked ones. */
+function publicLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
+  dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error) return callback(error, []);
+    const refused = addresses.map((entry) => nonPublicReason(entry.address)).find((reason) => reason !== null);
+    if (refused) return callback(Object.assign(new Error(`${hostname}: ${refused}`), { code: `${refused} (--pools.allowPrivate)` }), []);
+    if (options.all) return callback(null, addresses);
+    callback(null, addresses[0].address, addresses[0].family);
+  });
 }

@@ -21,7 +21,7 @@ describe('RegisterUserDto', () => {
 
   it('rejects a pool that is not host:port', () => {
     for (const pool of ['a.b', 'a.b:0', 'a.b:65536', ':3333', 'a b:1', 'a.b:33x']) {
-      expect(errors({ pool, user: 'u' }), pool).toContain('pool must be "host:port" with a port from 1 to 65535');
+      expect(errors({ pool, user: 'u' }), pool).toContain('pool must be "host:port" (or "[IPv6]:port") with a port from 1 to 65535');
     }
     expect(errors({ user: 'u' })).toContain('pool is required ("host:port")');
   });
@@ -43,7 +43,9 @@ describe('RegisterUserDto', () => {
     expect(validateSync(ok, { whitelist: true })).toEqual([]);
     expect(ok.backups![0].pool).toBe('c.d:2');
     const bad = plainToInstance(RegisterUserDto, { pool: 'a.b:1', user: 'u', backups: [{ pool: 'c.d', user: '' }] });
-    expect(nested(bad)).toEqual(expect.arrayContaining(['pool must be "host:port" with a port from 1 to 65535', 'user must not be empty']));
+    expect(nested(bad)).toEqual(
+      expect.arrayContaining(['pool must be "host:port" (or "[IPv6]:port") with a port from 1 to 65535', 'user must not be empty']),
+    );
     expect(errors({ pool: 'a.b:1', user: 'u', backups: 'c.d:2' })).toContain('backups must be an array of {"pool", "user", "password"}');
     const many = Array.from({ length: 9 }, (_, i) => ({ pool: `h${i}.x:1`, user: 'v' }));
     expect(errors({ pool: 'a.b:1', user: 'u', backups: many })).toContain('backups must have at most 8 accounts');

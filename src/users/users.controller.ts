@@ -13,10 +13,11 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import { ManagementTokenGuard } from '../api/management-token.guard.js';
+import { ApiThrottlerGuard } from '../api/rate-limits.js';
+import { ManagementTokenGuard, RegistrationTokenGuard } from '../api/management-token.guard.js';
 import { RegisterUserDto, ReplaceBackupsDto } from './register-user.dto.js';
 import { User } from './user.entity.js';
-import { accountsOf, InvalidBackupError, UnsupportedPoolError, UsersService } from './users.service.js';
+import { accountsOf, InvalidAccountError, UnsupportedPoolError, UsersService } from './users.service.js';
 
 /** What the API shows of a user: never an account password. */
 export const userView = (user: User) => ({
@@ -34,16 +35,18 @@ export const userView = (user: User) => ({
 /** Registration errors the client can fix: 404 for an unsupported pool (as the original), 400 for a bad backup. */
 function clientError(error: unknown): unknown {
   if (error instanceof UnsupportedPoolError) return new NotFoundException(error.message);
-  if (error instanceof InvalidBackupError) return new BadRequestException(error.message);
+  if (error instanceof InvalidAccountError) return new BadRequestException(error.message);
   return error;
 }
 
 @Controller('users')
+@UseGuards(ApiThrottlerGuard)
 export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   /** POST (and PUT, as the original accepted): 201 when created, 200 with the same name when already registered. */
   @Post()
+  @UseGuards(RegistrationTokenGuard)
   async register(@Body() dto: RegisterUserDto, @Res({ passthrough: true }) response: Response): Promise<{ name: string; error: string }> {
     try {
       const { user, created } = await this.users.register(dto.pool, dto.user, dto.password ?? '', dto.backups);
@@ -55,6 +58,7 @@ export class UsersController {
   }
 
   @Put()
+  @UseGuards(RegistrationTokenGuard)
   registerByPut(@Body() dto: RegisterUserDto, @Res({ passthrough: true }) response: Response): Promise<{ name: string; error: string }> {
     return this.register(dto, response);
   }

@@ -5,6 +5,9 @@ import { EntityManager, Repository } from 'typeorm';
 import { isUniqueViolation } from '../database/constraint-errors.js';
 import { PoolChanges } from '../pools/pool-changes.js';
 import { PoolsService } from '../pools/pools.service.js';
+import { formatPoolAddress, nonPublicReason, parsePoolAddress } from '../pools/public-address.js';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { UNKNOWN_ALGORITHM } from '../pools/algorithms/share-hashers.js';
 import type { Pool } from '../pools/pool.entity.js';
 import { UserBackup } from './user-backup.entity.js';
@@ -17,8 +20,23 @@ export interface Registration {
 }
 
 export class UnsupportedPoolError extends Error {}
-/** A backup account that cannot serve the name (another algorithm, or the primary itself). */
-export class InvalidBackupError extends Error {}
+/** An account the API cannot take: a bad address, a host that is not public, a backup that cannot serve the name. */
+export class InvalidAccountError extends Error {}
+
+/** Registrants may not point the proxy at its own machine or private networks (without --pools.allowPrivate). */
+async function refuseNonPublic(host: string): Promise<void> {
+  let addresses: string[];
+  try {
+    addresses = isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
+  } catch (error) {
+    throw new InvalidAccountError(`pool host ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? 'lookup failed'})`);
+  }
+  for (const address of addresses) {
+    const reason = nonPublicReason(address);
+    if (reason)
+      throw new InvalidAccountError(`pool host ${host}: ${reason}; only public pools can be registered (see --pools.allowPrivate)`);
+  }
+}
 
 /** A backup account as the API takes it. */
 export interface BackupRequest {
@@ -114,31 +132,32 @@ export class UsersService implements OnModuleInit {
 
   /** A registered pool for host:port, or one of unknown algorithm under --pools.allowUnknown. */
   private async poolFor(poolAddress: string): Promise<Pool> {
-    const separator = poolAddress.lastIndexOf(':');
-    const host = poolAddress.slice(0, separator);
-    const port = Number(poolAddress.slice(separator + 1));
+    const parsed = parsePoolAddress(poolAddress);
+    if (!parsed) throw new InvalidAccountError(`pool ${poolAddress} is not "host:port" or "[IPv6]:port"`);
+    const { host, port } = parsed;
     let pool = await this.pools.findByAddress(host, port);
     if (!pool && this.config.pools.allowUnknown) {
+      if (!this.config.pools.allowPrivate) await refuseNonPublic(host);
       pool = await this.pools.createUnknown(host, port);
       this.logger.log(`added pool ${pool.address} of unknown algorithm (--pools.allowUnknown): it is detected from the first shares`);
     }
-    if (!pool) throw new UnsupportedPoolError(`pool ${host.toLowerCase()}:${port} is not supported`);
+    if (!pool) throw new UnsupportedPoolError(`pool ${formatPoolAddress(host.toLowerCase(), port)} is not supported`);
     return pool;
   }
 
   /** Resolves backup accounts: known pools of the primary's algorithm, none the primary itself, none twice. */
   private async backupsFor(primary: NameAccount, requests: readonly BackupRequest[]): Promise<NameAccount[]> {
-    if (requests.length > MAX_BACKUPS) throw new InvalidBackupError(`at most ${MAX_BACKUPS} backups`);
+    if (requests.length > MAX_BACKUPS) throw new InvalidAccountError(`at most ${MAX_BACKUPS} backups`);
     const accounts: NameAccount[] = [];
     for (const [i, request] of requests.entries()) {
       const pool = await this.poolFor(request.pool);
       const account = { pool, accountUser: request.user, accountPassword: request.password ?? '' };
       const known = [primary, ...accounts];
       if (known.some((other) => sameAccount(other, account)))
-        throw new InvalidBackupError(`backups[${i}]: the same account as the primary or an earlier backup`);
+        throw new InvalidAccountError(`backups[${i}]: the same account as the primary or an earlier backup`);
       const [mine, theirs] = [primary.pool.algorithm.name, pool.algorithm.name];
       if (mine !== theirs && mine !== UNKNOWN_ALGORITHM && theirs !== UNKNOWN_ALGORITHM)
-        throw new InvalidBackupError(`backups[${i}]: pool ${pool.address} is ${theirs}, the primary ${primary.pool.address} is ${mine}`);
+        throw new InvalidAccountError(`backups[${i}]: pool ${pool.address} is ${theirs}, the primary ${primary.pool.address} is ${mine}`);
       accounts.push(account);
     }
     return accounts;

@@ -2,9 +2,13 @@ import { ConsoleLogger, LoggerService } from '@nestjs/common';
 import { parseCommandLine } from '../../src/config/app-config.js';
 import { RunningProxy, startProxy } from '../../src/bootstrap.js';
 
-/** Starts the real app in this process on ephemeral ports; extra flags as on the command line. */
+/**
+ * Starts the real app in this process on ephemeral ports; extra flags as on the command line. The API's
+ * per-address rate limits are off unless a suite sets them (every request of a suite comes from 127.0.0.1).
+ */
 export async function startTestProxy(flags: string[], logger: LoggerService = testLogger()): Promise<RunningProxy> {
-  const request = parseCommandLine(['--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', ...flags], {});
+  const defaults = ['--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', '--api.registrationRate=0', '--api.readRate=0'];
+  const request = parseCommandLine([...defaults, ...flags], {});
   if (request.kind !== 'run') throw new Error('unexpected --help/--version');
   return startProxy(request.config, logger);
 }

@@ -1,0 +1,42 @@
+import { formatPoolAddress, nonPublicReason, parsePoolAddress } from './public-address.js';
+
+describe('public addresses', () => {
+  it('refuses loopback, private, link-local, multicast, unspecified and mapped ones', () => {
+    for (const address of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '0.0.0.0',
+      '224.0.0.1',
+      '100.64.0.1',
+      '::1',
+      '::',
+      'fe80::1',
+      'fd00::1',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+    ])
+      expect(nonPublicReason(address), address).not.toBeNull();
+  });
+
+  it('accepts public addresses', () => {
+    for (const address of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8'])
+      expect(nonPublicReason(address), address).toBeNull();
+  });
+});
+
+describe('pool addresses', () => {
+  it('reads host:port and [IPv6]:port', () => {
+    expect(parsePoolAddress('pool.example.com:3333')).toEqual({ host: 'pool.example.com', port: 3333 });
+    expect(parsePoolAddress('[2001:db8::1]:3333')).toEqual({ host: '2001:db8::1', port: 3333 });
+    for (const bad of ['2001:db8::1:3333', '[pool.example.com]:1', '[::1]:0', 'a.b:65536', 'a b:1', ':1', '[zz::1]:1'])
+      expect(parsePoolAddress(bad), bad).toBeNull();
+  });
+
+  it('writes IPv6 hosts in brackets', () => {
+    expect(formatPoolAddress('2001:db8::1', 3333)).toBe('[2001:db8::1]:3333');
+    expect(formatPoolAddress('pool.example.com', 1)).toBe('pool.example.com:1');
+  });
+});
