@@ -7,6 +7,8 @@ import { DataSource } from 'typeorm';
 import { AccountingService } from './accounting/accounting.service.js';
 import { AppModule } from './app.module.js';
 import { dataSourceOptions } from './database/data-source-options.js';
+import { AtRestError, FileLock, prepareSqliteFile, sealPasswords } from './database/at-rest.js';
+import { SecretBox, useSecretBox } from './database/secrets.js';
 import { createValidationPipe } from './api/validation.js';
 import type { AppConfig } from './config/app-config.js';
 import { describeListenError, StratumServer } from './stratum/transport/stratum-server.js';
@@ -28,7 +30,7 @@ export class StartupError extends Error {}
  * Modules are initialised (database opened and migrated) before either listener accepts anything.
  */
 export async function startProxy(config: AppConfig, logger: LoggerService): Promise<RunningProxy> {
-  const dataSource = await openDatabase(config);
+  const { dataSource, lock } = await openDatabase(config, logger);
   let app: NestExpressApplication;
   try {
     app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, dataSource), {
@@ -38,6 +40,7 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
     });
   } catch (error) {
     await dataSource.destroy().catch(() => undefined);
+    lock.release();
     throw new StartupError(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
   }
   const stratum = new StratumServer(config);
@@ -71,6 +74,7 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
     }
   } catch (error) {
     await app.close().catch(() => undefined);
+    lock.release();
     throw error;
   }
   const bound = (app.getHttpServer() as HttpServer).address();
@@ -79,24 +83,57 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
     stratum,
     webAddress: bound && typeof bound === 'object' ? `${bound.address}:${bound.port}` : '',
     stratumAddress: stratum.address(),
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      lock.release();
+    },
   };
 }
 
-/** Opens the database and runs pending migrations; any failure is one line naming the database. */
-export async function openDatabase(config: AppConfig): Promise<DataSource> {
+/**
+ * Opens the database and runs pending migrations, then brings the stored pool passwords in line with
+ * PROXY_SECRET_KEY. SQLite's file is made readable by its owner only and locked to this process. Any
+ * failure is one line naming the database.
+ */
+export async function openDatabase(config: AppConfig, logger?: LoggerService): Promise<{ dataSource: DataSource; lock: FileLock }> {
+  const box = new SecretBox(config.secrets.key || null);
+  useSecretBox(box);
+  let lock: FileLock = { release: () => undefined };
+  if (config.database.type === 'sqlite') {
+    try {
+      const prepared = prepareSqliteFile(config.database.path);
+      lock = prepared.lock;
+      if (prepared.tightened) logger?.warn(`${config.database.path} was readable by others: now by its owner only (0600)`, 'Database');
+    } catch (error) {
+      throw new StartupError(`cannot use the SQLite database ${config.database.path}: ${(error as Error).message}`);
+    }
+  }
   const dataSource = new DataSource(dataSourceOptions(config.database));
+  const target =
+    config.database.type === 'postgres'
+      ? `PostgreSQL database ${redactUrl(config.database.url)}`
+      : `SQLite database ${config.database.path}`;
   try {
     await dataSource.initialize();
-    return dataSource;
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
-    const target =
-      config.database.type === 'postgres'
-        ? `PostgreSQL database ${redactUrl(config.database.url)}`
-        : `SQLite database ${config.database.path}`;
+    lock.release();
     throw new StartupError(`cannot open or migrate the ${target}: ${error instanceof Error ? error.message : String(error)}`);
   }
+  try {
+    const previous = config.secrets.previousKey ? new SecretBox(config.secrets.previousKey) : null;
+    const report = await sealPasswords(dataSource, box, previous);
+    if (report.sealed > 0) logger?.log(`encrypted ${report.sealed} stored pool password(s) with PROXY_SECRET_KEY`, 'Database');
+    if (report.resealed > 0) logger?.log(`re-encrypted ${report.resealed} pool password(s) from the previous key`, 'Database');
+    if (!box.hasKey && report.plain > 0)
+      logger?.log('pool passwords are stored as given (set PROXY_SECRET_KEY to encrypt them at rest)', 'Database');
+  } catch (error) {
+    await dataSource.destroy().catch(() => undefined);
+    lock.release();
+    if (error instanceof AtRestError) throw new StartupError(`cannot use the ${target}: ${error.message}`);
+    throw error;
+  }
+  return { dataSource, lock };
 }
 
 /** Hides the password of a database URL in log lines. */

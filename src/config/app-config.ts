@@ -8,6 +8,8 @@ export interface AppConfig {
   readonly metricsTag: string;
   readonly log: { readonly syslog: boolean; readonly level: LogLevelName; readonly format: 'text' | 'json' };
   readonly apiToken: string;
+  /** Encrypts pool passwords at rest (empty: stored as given); the previous one, to re-encrypt after a change. */
+  readonly secrets: { readonly key: string; readonly previousKey: string };
   /** Registration requires this bearer token (or apiToken); empty: open. */
   readonly apiRegistrationToken: string;
   /** Requests per client address and minute; 0: no limit. */
@@ -129,6 +131,7 @@ function toAppConfig(v: FlagValues): AppConfig {
     log: { syslog: required(v.syslog), level: required(v.logLevel), format: required(v.logFormat) },
     apiToken: v.apiToken ?? '',
     apiRegistrationToken: v.apiRegistrationToken ?? '',
+    secrets: { key: v.secretKey ?? '', previousKey: v.previousSecretKey ?? '' },
     apiRates: { registration: required(v.apiRegistrationRate), read: required(v.apiReadRate) },
     stratum: {
       extranonce1Size,

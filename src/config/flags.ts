@@ -135,6 +135,20 @@ export const FLAGS = {
     boolean: true,
   },
   apiToken: flag('api.token', 'API_TOKEN', '', parseString, 'bearer token that guards the management API (empty: management disabled)'),
+  secretKey: flag(
+    'secrets.key',
+    'PROXY_SECRET_KEY',
+    '',
+    parseString,
+    'secret that encrypts pool passwords at rest (AES-256-GCM); empty: stored as given. Prefer the environment variable',
+  ),
+  previousSecretKey: flag(
+    'secrets.previousKey',
+    'PROXY_SECRET_KEY_PREVIOUS',
+    '',
+    parseString,
+    'the former secret, when changing it: passwords are re-encrypted with the new one at start',
+  ),
   apiRegistrationToken: flag(
     'api.registrationToken',
     'API_REGISTRATION_TOKEN',

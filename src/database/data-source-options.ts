@@ -10,6 +10,7 @@ import { WorkerStats1732600000000 } from './migrations/1732600000000-worker-stat
 import { AlgorithmDetection1732700000000 } from './migrations/1732700000000-algorithm-detection.js';
 import { PoolAggregation1732800000000 } from './migrations/1732800000000-pool-aggregation.js';
 import { Failover1732900000000 } from './migrations/1732900000000-failover.js';
+import { PasswordDigests1733000000000 } from './migrations/1733000000000-password-digests.js';
 
 export const ENTITIES = [Algorithm, Pool, User, UserBackup, WorkerStat];
 export const MIGRATIONS = [
@@ -18,6 +19,7 @@ export const MIGRATIONS = [
   AlgorithmDetection1732700000000,
   PoolAggregation1732800000000,
   Failover1732900000000,
+  PasswordDigests1733000000000,
 ];
 
 /** One options object for Nest and the TypeORM CLI: migrations run at start, never `synchronize`. */

@@ -1,4 +1,5 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { passwordColumn } from '../database/secrets.js';
 import { Pool } from '../pools/pool.entity.js';
 import type { User } from './user.entity.js';
 
@@ -23,6 +24,7 @@ export class UserBackup {
   @Column({ name: 'account_user', type: 'varchar', length: 256 })
   accountUser: string;
 
-  @Column({ name: 'account_password', type: 'varchar', length: 256 })
+  /** Stored as given or encrypted with PROXY_SECRET_KEY. */
+  @Column({ name: 'account_password', type: 'varchar', length: 1024, transformer: passwordColumn })
   accountPassword: string;
 }

@@ -1,5 +1,6 @@
 import { Column, Entity, JoinColumn, ManyToOne, OneToMany, PrimaryColumn, Unique } from 'typeorm';
 import { Pool } from '../pools/pool.entity.js';
+import { passwordColumn } from '../database/secrets.js';
 import { UserBackup } from './user-backup.entity.js';
 
 /** Timestamps are stored as epoch milliseconds: portable between SQLite and PostgreSQL, always UTC. */
@@ -10,7 +11,7 @@ const epochMillis = {
 
 /** Registered pool credentials, known to miners by a short random `name`. */
 @Entity({ name: 'users' })
-@Unique('UQ_users_credentials', ['pool', 'accountUser', 'accountPassword'])
+@Unique('UQ_users_credentials', ['pool', 'accountUser', 'passwordDigest'])
 export class User {
   /** 16 lower-case hex characters. */
   @PrimaryColumn({ type: 'varchar', length: 16 })
@@ -23,7 +24,12 @@ export class User {
   @Column({ name: 'account_user', type: 'varchar', length: 256 })
   accountUser: string;
 
+  /** Identifies the password (a digest, see secrets.ts): the unique index holds this, never the password. */
   @Column({ name: 'account_password', type: 'varchar', length: 256 })
+  passwordDigest: string;
+
+  /** The pool password, stored as given or encrypted with PROXY_SECRET_KEY. */
+  @Column({ name: 'account_secret', type: 'varchar', length: 1024, transformer: passwordColumn })
   accountPassword: string;
 
   @Column({ name: 'created_at', type: 'bigint', transformer: epochMillis })

@@ -2,6 +2,7 @@ import { ConflictException, Inject, Injectable, Logger, NotFoundException, OnMod
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
+import { secretBox } from '../database/secrets.js';
 import { isUniqueViolation } from '../database/constraint-errors.js';
 import { PoolChanges } from '../pools/pool-changes.js';
 import { PoolsService } from '../pools/pools.service.js';
@@ -193,14 +194,24 @@ export class UsersService implements OnModuleInit {
     const primary = { pool, accountUser, accountPassword };
     const backups = backupRequests ? await this.backupsFor(primary, backupRequests) : [];
 
-    const credentials = { pool: { id: pool.id }, accountUser, accountPassword };
+    const passwordDigest = secretBox().digest(accountPassword);
+    const credentials = { pool: { id: pool.id }, accountUser, passwordDigest };
     const existing = await this.users.findOneBy(credentials);
     if (existing) return { user: this.sameBackupsOrConflict(existing, backupRequests ? backups : null), created: false };
 
     for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
       const name = generateUserName();
       if (await this.users.existsBy({ name })) continue;
-      const user = this.users.create({ name, pool, accountUser, accountPassword, createdAt: new Date(), lastSeenAt: null, backups: [] });
+      const user = this.users.create({
+        name,
+        pool,
+        accountUser,
+        accountPassword,
+        passwordDigest,
+        createdAt: new Date(),
+        lastSeenAt: null,
+        backups: [],
+      });
       try {
         await this.users.manager.transaction(async (manager) => {
           await manager.insert(User, user);
