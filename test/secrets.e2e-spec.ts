@@ -1,32 +1,23 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
 import type { RunningProxy } from '../src/bootstrap.js';
 import { startTestProxy } from './support/proxy.js';
 import { SimMiner } from './support/sim-miner.js';
 import { SimPool } from './support/sim-pool.js';
-import { describeEachStore, TestStore } from './support/stores.js';
+import { describeEachStore, TestStore, withDatabase } from './support/stores.js';
 
 const TOKEN = 'secrets-token';
 
 /** The stored password columns, read past the app (what someone with the database file sees). */
-async function storedPasswords(store: TestStore): Promise<string[]> {
-  const flag = store.flags[0];
-  const options = flag.startsWith('--db.url=')
-    ? ({ type: 'postgres', url: flag.slice('--db.url='.length) } as const)
-    : ({ type: 'better-sqlite3', database: flag.slice('--db.path='.length) } as const);
-  const dataSource = await new DataSource(options).initialize();
-  try {
+const storedPasswords = (store: TestStore): Promise<string[]> =>
+  withDatabase(store, async (dataSource) => {
     const users: { secret: string; digest: string }[] = await dataSource.query(
       'SELECT "account_secret" AS "secret", "account_password" AS "digest" FROM "users"',
     );
     const backups: { secret: string }[] = await dataSource.query('SELECT "account_password" AS "secret" FROM "user_backups"');
     return [...users.flatMap((user) => [user.secret, user.digest]), ...backups.map((backup) => backup.secret)];
-  } finally {
-    await dataSource.destroy();
-  }
-}
+  });
 
 describeEachStore('pool passwords at rest', (factory) => {
   let store: TestStore;

@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
@@ -19,13 +20,21 @@ export interface StatRow {
   oneRejected: number;
 }
 
+/** What the spool file holds: rows and last-seen times the database did not take. */
+interface Spool {
+  readonly version: 1;
+  readonly rows: StatRow[];
+  readonly lastSeen: [string, number][];
+}
+
 const ROWS_PER_STATEMENT = 100;
 const PRUNE_EVERY_MS = 60 * MINUTE_MS;
 
 /**
  * Per-minute statistics, kept in memory on the share path and written in batches (every
  * --stats.flushInterval and at shutdown), never awaited by a share. Rows are added into, not replaced, so
- * several proxy instances can write to one PostgreSQL. A crash loses at most one flush interval.
+ * several proxy instances can write to one PostgreSQL. What the database does not take at shutdown is
+ * spooled to a file and written at the next start; a crash loses at most one flush interval.
  */
 @Injectable()
 export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown {
@@ -41,14 +50,50 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
+    this.readSpool();
     this.timers.push(setInterval(() => void this.flush(), this.config.stats.flushIntervalMs).unref());
     this.timers.push(setInterval(() => void this.prune(), PRUNE_EVERY_MS).unref());
     void this.prune();
+    if (this.pending.size > 0 || this.lastSeen.size > 0) void this.flush();
   }
 
+  /** A last flush; what the database does not take goes to the spool file, for the next start. */
   async beforeApplicationShutdown(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     await this.flush();
+    if (this.pending.size > 0 || this.lastSeen.size > 0) this.writeSpool();
+  }
+
+  /** Statistics a previous run could not write: taken back into memory (and written at the first flush). */
+  private readSpool(): void {
+    const path = this.config.stats.spoolPath;
+    if (!existsSync(path)) return;
+    try {
+      const spooled = JSON.parse(readFileSync(path, 'utf8')) as Spool;
+      if (spooled.version !== 1 || !Array.isArray(spooled.rows) || !Array.isArray(spooled.lastSeen)) throw new Error('not a statistics spool');
+      for (const row of spooled.rows) this.merge(row);
+      for (const [name, at] of spooled.lastSeen) if ((this.lastSeen.get(name) ?? 0) < at) this.lastSeen.set(name, at);
+      unlinkSync(path);
+      this.logger.log(`read ${spooled.rows.length} statistics rows spooled at the last shutdown from ${path}: writing them now`);
+    } catch (error) {
+      // Kept for the operator to look at: never overwritten by a later spool.
+      const kept = `${path}.unreadable-${Date.now()}`;
+      renameSync(path, kept);
+      this.logger.error(`statistics spool ${path} is unreadable (${(error as Error).message}): moved to ${kept}`);
+    }
+  }
+
+  private writeSpool(): void {
+    const path = this.config.stats.spoolPath;
+    const spool: Spool = { version: 1, rows: [...this.pending.values()], lastSeen: [...this.lastSeen] };
+    try {
+      const temporary = `${path}.tmp`;
+      writeFileSync(temporary, JSON.stringify(spool), { mode: 0o600 });
+      renameSync(temporary, path);
+      this.logger.warn(`the database did not take ${spool.rows.length} statistics rows at shutdown: kept in ${path}, written at the next start`);
+    } catch (error) {
+      this.logger.error(`${spool.rows.length} statistics rows are lost: neither the database nor ${path} took them (${(error as Error).message})`);
+    }
   }
 
   record(userName: string, worker: string, kind: 'sent' | 'accepted' | 'rejected', difficultyOne: number, now: number): void {

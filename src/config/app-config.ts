@@ -34,7 +34,7 @@ export interface AppConfig {
   readonly metrics: { readonly rigTtlMs: number; readonly speedWindowMs: number };
   readonly shares: { readonly validate: boolean };
   readonly pools: { readonly allowUnknown: boolean; readonly allowPrivate: boolean };
-  readonly stats: { readonly retentionMs: number; readonly flushIntervalMs: number };
+  readonly stats: { readonly retentionMs: number; readonly flushIntervalMs: number; readonly spoolPath: string };
   /** 0: users never expire. */
   readonly usersExpireAfterMs: number;
   readonly upstream: {
@@ -151,7 +151,11 @@ function toAppConfig(v: FlagValues): AppConfig {
     metrics: { rigTtlMs: required(v.metricsRigTtl), speedWindowMs: Math.max(1000, required(v.metricsSpeedWindow)) },
     shares: { validate: required(v.sharesValidate) },
     pools: { allowUnknown: required(v.poolsAllowUnknown), allowPrivate: required(v.poolsAllowPrivate) },
-    stats: { retentionMs: required(v.statsRetention), flushIntervalMs: Math.max(100, required(v.statsFlushInterval)) },
+    stats: {
+      retentionMs: required(v.statsRetention),
+      flushIntervalMs: Math.max(100, required(v.statsFlushInterval)),
+      spoolPath: v.statsSpool || (dbUrl ? 'stats-spool.json' : `${path}.stats-spool.json`),
+    },
     usersExpireAfterMs: required(v.usersExpireAfter),
     upstream: {
       maxLineLength: required(v.upstreamMaxLineLength),

@@ -318,6 +318,13 @@ export const FLAGS = {
     parseDuration,
     'how often statistics are written to the database',
   ),
+  statsSpool: flag(
+    'stats.spool',
+    'STATS_SPOOL',
+    '',
+    parseString,
+    'file for statistics the database could not take at shutdown, written on the next start (default: beside the SQLite file, or stats-spool.json)',
+  ),
   usersExpireAfter: flag(
     'users.expireAfter',
     'USERS_EXPIRE_AFTER',

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DataSource } from 'typeorm';
 import { createTestDatabase, probePostgres } from './postgres.js';
 
 /** A database for one suite, as command-line flags for the proxy. */
@@ -60,5 +61,19 @@ export function describeEachStore(
     } else {
       describe(`${title} [${factory.kind}]`, () => body(factory));
     }
+  }
+}
+
+/** A DataSource on a suite's database, past the app (what someone with the database sees); closed after `use`. */
+export async function withDatabase<T>(store: TestStore, use: (dataSource: DataSource) => Promise<T>): Promise<T> {
+  const flag = store.flags[0];
+  const options = flag.startsWith('--db.url=')
+    ? ({ type: 'postgres', url: flag.slice('--db.url='.length) } as const)
+    : ({ type: 'better-sqlite3', database: flag.slice('--db.path='.length) } as const);
+  const dataSource = await new DataSource(options).initialize();
+  try {
+    return await use(dataSource);
+  } finally {
+    await dataSource.destroy();
   }
 }
