@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import type { RunningProxy } from '../src/bootstrap.js';
@@ -67,6 +68,8 @@ describeEachStore('REST API', (factory) => {
         [{ pool: 'btc.f2pool.com:99999', user: 'u' }, /pool must be "host:port"/],
         [{ pool: 'btc.f2pool.com:3333', user: 'u'.repeat(257) }, /at most 256/],
         [{ pool: 'btc.f2pool.com:3333', user: 'u', password: 7 }, /password must be a string/],
+        [{ pool: 'btc.f2pool.com:3333', user: ' \t ' }, /user must not be blank or contain control characters/],
+        [`{"pool":${'['.repeat(5000)}${']'.repeat(5000)}}`, /JSON body nested deeper than 32 levels/],
       ];
       for (const [body, error] of cases) {
         const response = await http
@@ -77,6 +80,12 @@ describeEachStore('REST API', (factory) => {
         expect(response.body.name).toBe('');
         expect(response.body.error).toMatch(error);
       }
+    });
+
+    it('answers a compressed body that does not decompress with 400 and a clear error', async () => {
+      const broken = gzipSync(JSON.stringify({ pool: 'btc.f2pool.com:3333', user: 'u' })).subarray(0, 12);
+      const response = await http.post('/api/v1/users').set('Content-Encoding', 'gzip').send(broken).expect(400);
+      expect(response.body).toEqual({ name: '', error: 'request body does not decompress (check Content-Encoding)' });
     });
 
     it('refuses a body over 16 KiB with 400', async () => {

@@ -82,13 +82,16 @@ describe('hostile input', () => {
     await client.response(1);
     client.send('{not json}\n');
     client.send('[1,2,3]\n');
+    client.send('{"id":7,"method":42}\n');
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(client.lines.slice(1)).toEqual([
       { id: null, result: null, error: [20, 'malformed message: not JSON', null] },
       { id: null, result: null, error: [20, 'malformed message: not a JSON object', null] },
+      // A readable id is answered, whatever else is wrong.
+      { id: 7, result: null, error: [20, 'malformed message: method must be a string', null] },
     ]);
     expect(client.isOpen).toBe(true);
-    for (let i = 0; i < 3; i++) client.send('{"id":9,"method":"mining.authorize","params":[5]}\n');
+    for (let i = 0; i < 2; i++) client.send('{"id":9,"method":"mining.authorize","params":[5]}\n');
     await client.closed(2000);
   });
 
@@ -143,7 +146,7 @@ describe('hostile input', () => {
       ],
       [
         [name, 'no-such-job', 'ffffffff', '00000000', '00000000'],
-        [21, 'job not found (stale)', null],
+        [21, 'job not found', null],
       ],
       [
         [name, '1', 'ffffffff', '00000000', '00000000', '00002000'],
@@ -157,6 +160,13 @@ describe('hostile input', () => {
     }
     expect(sharesAtPool()).toBe(0);
     expect(client.isOpen).toBe(true);
+  });
+
+  it('answers a low-difficulty share sent again with 23 again (only valid shares are remembered)', async () => {
+    const low = good.findLowShare();
+    const submit = () => good.request('mining.submit', [good.options.login, low.jobId, low.extranonce2, low.ntime, low.nonce]);
+    expect((await submit()).error).toEqual([23, 'low difficulty share', null]);
+    expect((await submit()).error).toEqual([23, 'low difficulty share', null]);
   });
 
   it('kept the good miner mining: every share accepted, none rejected', async () => {

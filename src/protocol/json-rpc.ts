@@ -21,7 +21,15 @@ export interface RpcResponse {
 
 export type RpcMessage = RpcRequest | RpcResponse;
 
-export class RpcParseError extends Error {}
+export class RpcParseError extends Error {
+  /** The id of the message, when it had a readable one: the error answer carries it. */
+  constructor(
+    message: string,
+    readonly id: RpcId = null,
+  ) {
+    super(message);
+  }
+}
 
 function readId(value: unknown): RpcId {
   if (value === undefined || value === null) return null;
@@ -43,10 +51,11 @@ export function parseRpcLine(line: string): RpcMessage {
   if (typeof object.method === 'string') {
     return { kind: 'request', id, method: object.method, params: object.params ?? [] };
   }
+  if ('method' in object) throw new RpcParseError('method must be a string', id);
   if ('result' in object || 'error' in object) {
     return { kind: 'response', id, result: object.result, error: object.error, rejectReason: object['reject-reason'] };
   }
-  throw new RpcParseError('neither a request nor a response');
+  throw new RpcParseError('neither a request nor a response', id);
 }
 
 export function encodeResult(id: RpcId, result: unknown): string {

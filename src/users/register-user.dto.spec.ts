@@ -56,4 +56,12 @@ describe('RegisterUserDto', () => {
     expect(replace({})).toContain('backups is required (an array, [] for none)');
     expect(replace({ backups: [] })).toEqual([]);
   });
+
+  it('refuses a blank user and control characters in the user or password', () => {
+    expect(errors({ pool: 'a.b:1', user: '   ' })).toContain('user must not be blank or contain control characters');
+    expect(errors({ pool: 'a.b:1', user: 'a\u0001b' })).toContain('user must not be blank or contain control characters');
+    expect(errors({ pool: 'a.b:1', user: 'a\nb' })).toContain('user must not be blank or contain control characters');
+    expect(errors({ pool: 'a.b:1', user: 'acct.rig 1', password: 'x\u007f' })).toEqual(['password must not contain control characters']);
+    expect(errors({ pool: 'a.b:1', user: 'acct.rig 1', password: 'pass word' })).toEqual([]);
+  });
 });

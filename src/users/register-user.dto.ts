@@ -17,11 +17,13 @@ export class AccountDto {
   @IsString({ message: 'user must be a string' })
   @IsNotEmpty({ message: 'user must not be empty' })
   @MaxLength(256, { message: 'user must be at most 256 characters' })
+  @Matches(/^(?=.*\S)\P{Cc}*$/u, { message: 'user must not be blank or contain control characters' })
   user: string;
 
   @IsOptional()
   @IsString({ message: 'password must be a string' })
   @MaxLength(256, { message: 'password must be at most 256 characters' })
+  @Matches(/^\P{Cc}*$/u, { message: 'password must not contain control characters' })
   password?: string;
 }
 

@@ -289,7 +289,7 @@ export class MinerSession implements ChannelMember {
       const stale = !!job || channel.isStale(share.jobId);
       return rejectLocally(
         stale ? 'stale' : 'unknown_job',
-        new StratumError(StratumErrorCode.JobNotFound, stale ? 'stale job' : 'job not found (stale)'),
+        new StratumError(StratumErrorCode.JobNotFound, stale ? 'stale job' : 'job not found'),
       );
     }
     const poolDifficulty = job.poolDifficulty ?? 1;

@@ -225,7 +225,8 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
       request = message;
     } catch (error) {
       if (!(error instanceof RpcParseError)) throw error;
-      this.protocolError(connection, null, new StratumError(StratumErrorCode.Other, `malformed message: ${error.message}`));
+      const answered = error.id === null ? null : { kind: 'request' as const, id: error.id, method: '', params: [] };
+      this.protocolError(connection, answered, new StratumError(StratumErrorCode.Other, `malformed message: ${error.message}`));
       return false;
     }
     const handler = this.handlerFor(request.method);
