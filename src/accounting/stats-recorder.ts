@@ -70,7 +70,8 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown {
     if (!existsSync(path)) return;
     try {
       const spooled = JSON.parse(readFileSync(path, 'utf8')) as Spool;
-      if (spooled.version !== 1 || !Array.isArray(spooled.rows) || !Array.isArray(spooled.lastSeen)) throw new Error('not a statistics spool');
+      if (spooled.version !== 1 || !Array.isArray(spooled.rows) || !Array.isArray(spooled.lastSeen))
+        throw new Error('not a statistics spool');
       for (const row of spooled.rows) this.merge(row);
       for (const [name, at] of spooled.lastSeen) if ((this.lastSeen.get(name) ?? 0) < at) this.lastSeen.set(name, at);
       unlinkSync(path);
@@ -90,9 +91,13 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown {
       const temporary = `${path}.tmp`;
       writeFileSync(temporary, JSON.stringify(spool), { mode: 0o600 });
       renameSync(temporary, path);
-      this.logger.warn(`the database did not take ${spool.rows.length} statistics rows at shutdown: kept in ${path}, written at the next start`);
+      this.logger.warn(
+        `the database did not take ${spool.rows.length} statistics rows at shutdown: kept in ${path}, written at the next start`,
+      );
     } catch (error) {
-      this.logger.error(`${spool.rows.length} statistics rows are lost: neither the database nor ${path} took them (${(error as Error).message})`);
+      this.logger.error(
+        `${spool.rows.length} statistics rows are lost: neither the database nor ${path} took them (${(error as Error).message})`,
+      );
     }
   }
 

@@ -24,7 +24,8 @@ export class JsonBodyMiddleware implements NestMiddleware {
           return next(new BadRequestException('request body does not decompress (check Content-Encoding)'));
         return next(error);
       }
-      if (depthOf(request.body) > MAX_BODY_DEPTH) return next(new BadRequestException(`JSON body nested deeper than ${MAX_BODY_DEPTH} levels`));
+      if (depthOf(request.body) > MAX_BODY_DEPTH)
+        return next(new BadRequestException(`JSON body nested deeper than ${MAX_BODY_DEPTH} levels`));
       next();
     });
   }
