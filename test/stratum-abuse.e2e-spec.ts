@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import { openFileLimit } from '../src/stratum/transport/stratum-server.js';
 import { Farm } from './support/farm.js';
 import { sampleWith } from './support/metrics-text.js';
 import { CountingLogger } from './support/proxy.js';
@@ -197,6 +198,15 @@ describe('abuse from one connection (a healthy miner hashes throughout)', () => 
     } finally {
       clearInterval(timer);
     }
+  });
+
+  it('accepts as many miners as the open-file limit allows, descriptors kept for pools, the API and the database', () => {
+    const limit = openFileLimit();
+    expect(limit).not.toBeNull(); // Linux: /proc/self/limits
+    const reserved = Math.max(256, Math.ceil(limit! * 0.05));
+    // One descriptor per miner, and one per 256 miners for their pool connection.
+    expect(farm.proxy.stratum.maxConnections).toBe(Math.floor((limit! - reserved) / (1 + 1 / 256)));
+    expect(farm.proxy.stratum.maxConnections).toBeLessThan(limit!);
   });
 
   it('refuses connections from one address past its limit, and /metrics and the API keep answering', async () => {

@@ -61,6 +61,8 @@ const POOL_DOWN = 'pool down: no working pool connection for this name, the shar
 const MAX_DIFFICULTY_STEPS = 4;
 /** Shares remembered per job for duplicates (the pool catches older duplicates). */
 const MAX_SHARES_PER_JOB = 4096;
+/** Of those, at most this many from one session. */
+const MAX_SHARES_PER_SESSION_JOB = 1024;
 
 /**
  * One miner: its Stratum state machine, its extranonce slot (prefix P, extranonce2 size m), its own
@@ -85,6 +87,8 @@ export class MinerSession implements ChannelMember {
   /** The difficulty the miner was last told (its own: at most the pool's). */
   difficulty: number | null = null;
   private steps: DifficultyStep[] = [];
+  /** Shares this session had remembered per channel job (the last few jobs). */
+  private readonly rememberedPerJob = new Map<number, number>();
   private vardiff: Vardiff | null = null;
   private cachedTarget: { difficulty: number; bytes: Buffer } | null = null;
   private forceCleanNext = true;
@@ -328,7 +332,7 @@ export class MinerSession implements ChannelMember {
           jobDifficulty,
         );
       // Remembered only once it passed the hash check, so junk cannot fill the duplicate set.
-      if (!job.remember(key, MAX_SHARES_PER_JOB))
+      if (!this.remember(job, key))
         return rejectLocally('local_duplicate', new StratumError(StratumErrorCode.DuplicateShare, 'duplicate share'), difficulty);
       this.host.shareValid(this, difficulty);
       this.connection?.shareJudged(true);
@@ -336,7 +340,7 @@ export class MinerSession implements ChannelMember {
       if (hashMeetsTarget(hash, targetBytes(nbitsToTarget(job.job.nbits)))) this.host.blockFound(this, hash);
       meetsPool =
         difficulty >= poolDifficulty || hashMeetsTarget(hash, targetBytes(difficultyToTarget(poolDifficulty / algorithm.divider)));
-    } else if (this.host.config.shares.validate && !job.remember(key, MAX_SHARES_PER_JOB)) {
+    } else if (this.host.config.shares.validate && !this.remember(job, key)) {
       return rejectLocally('local_duplicate', new StratumError(StratumErrorCode.DuplicateShare, 'duplicate share'), difficulty);
     } else {
       this.connection?.shareJudged(true); // not checked here: the pool's verdict decides
@@ -367,6 +371,21 @@ export class MinerSession implements ChannelMember {
     });
     this.logger.debug?.(`${this.label}: share job ${share.jobId} nonce ${share.nonce} forwarded`);
     return undefined;
+  }
+
+  /**
+   * Remembers a share for duplicate checks; false when it was seen. A session fills at most its share of a
+   * job's set: past MAX_SHARES_PER_SESSION_JOB its shares go unremembered (the pool still catches duplicates),
+   * so one miner cannot push the others' shares out.
+   */
+  private remember(job: ChannelJob, key: string): boolean {
+    const count = this.rememberedPerJob.get(job.seq) ?? 0;
+    if (count >= MAX_SHARES_PER_SESSION_JOB) return true;
+    if (!job.remember(key, MAX_SHARES_PER_JOB)) return false;
+    if (!this.rememberedPerJob.has(job.seq) && this.rememberedPerJob.size >= 4)
+      this.rememberedPerJob.delete(this.rememberedPerJob.keys().next().value as number);
+    this.rememberedPerJob.set(job.seq, count + 1);
+    return true;
   }
 
   /** The share target for a difficulty-1-scaled difficulty, cached: miners keep one difficulty for long. */
