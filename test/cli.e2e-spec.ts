@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Server } from 'node:net';
+import { connect, createServer, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProxyProcess, runProxy } from './support/process.js';
@@ -116,6 +116,43 @@ describe('the stratum-proxy command', () => {
     expect(result.stdout).toMatch(/^LOG \[Main\] SIGTERM: shutting down$/m);
     expect(result.stdout).not.toMatch(/\d+\/\d+\/\d{4}/);
     expect(result.stdout).not.toContain('\u001b[');
+  });
+
+  it('keeps descriptors for /metrics and the API when miners would take them all (open-file limit 400)', async () => {
+    const proxy = new ProxyProcess(
+      ['--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', `--db.path=${join(dir, 'fd.db')}`, '--syslog'],
+      {},
+      400,
+    );
+    const [, stratum, web] = await proxy.waitFor(READY);
+    const [, allowed] = await proxy.waitFor(/open-file limit 400: accepting up to (\d+) miners/);
+    expect(Number(allowed)).toBe(Math.floor((400 - 256) / (1 + 1 / 256)));
+    const [host, port] = [stratum.slice(0, stratum.lastIndexOf(':')), Number(stratum.slice(stratum.lastIndexOf(':') + 1))];
+    // Twice as many connections as allowed, each sending half a line.
+    const sockets = await Promise.all(
+      Array.from(
+        { length: 2 * Number(allowed) },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const socket = connect(port, host, () => {
+              socket.write('{');
+              resolve(socket);
+            });
+            socket.on('error', () => resolve(socket));
+          }),
+      ),
+    );
+    try {
+      expect((await fetch(`http://${web}/metrics`)).status).toBe(200);
+      expect((await fetch(`http://${web}/api/v1/pools`)).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const open = sockets.filter((socket) => !socket.destroyed && socket.readyState === 'open').length;
+      expect(open).toBeLessThanOrEqual(Number(allowed));
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      proxy.kill('SIGTERM');
+      await proxy.exited;
+    }
   });
 
   it('stops on SIGINT too, and --log.format=json prints one JSON object per line', async () => {

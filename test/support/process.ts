@@ -17,8 +17,13 @@ export class ProxyProcess {
   stderr = '';
   readonly exited: Promise<Exited>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `openFiles`: run under that open-file limit (`ulimit -n`, then exec: the pid is the proxy's). */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, openFiles?: number) {
+    const [command, argv] =
+      openFiles === undefined
+        ? [process.execPath, [MAIN, ...args]]
+        : ['bash', ['-c', 'ulimit -n "$0" && exec "$@"', String(openFiles), process.execPath, MAIN, ...args]];
+    this.child = spawn(command, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     this.exited = new Promise((resolve) =>
