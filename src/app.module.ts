@@ -5,6 +5,7 @@ import { ApiModule } from './api/api.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PoolsModule } from './pools/pools.module.js';
 import { StratumModule } from './stratum/stratum.module.js';
@@ -20,6 +21,7 @@ export class AppModule {
         ApiModule,
         DatabaseModule.forDataSource(dataSource),
         MetricsModule,
+        HealthModule,
         PoolsModule,
         UsersModule,
         AccountingModule,

@@ -9,6 +9,8 @@ import { AppModule } from './app.module.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { AtRestError, FileLock, prepareSqliteFile, sealPasswords } from './database/at-rest.js';
 import { SecretBox, useSecretBox } from './database/secrets.js';
+import { ProxyState } from './health/proxy-state.js';
+import { UpstreamChannels } from './upstream/channels.service.js';
 import { createValidationPipe } from './api/validation.js';
 import type { AppConfig } from './config/app-config.js';
 import { describeListenError, StratumServer } from './stratum/transport/stratum-server.js';
@@ -19,7 +21,20 @@ export interface RunningProxy {
   /** The bound addresses (useful with port 0). */
   readonly webAddress: string;
   readonly stratumAddress: string;
+  /**
+   * Stops taking miners (readiness answers 503), tells the connected ones to reconnect elsewhere when
+   * --shutdown.reconnectTo is set, and waits up to --shutdown.drainTimeout for the pools' verdicts on
+   * shares in flight. close() then flushes statistics and stops.
+   */
+  drain(): Promise<DrainReport>;
   close(): Promise<void>;
+}
+
+export interface DrainReport {
+  readonly miners: number;
+  readonly toldToReconnect: number;
+  readonly sharesLeft: number;
+  readonly waitedMs: number;
 }
 
 /** A start-up failure with a message meant for the operator (no stack trace needed). */
@@ -45,7 +60,9 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
   }
   const stratum = new StratumServer(config);
   try {
-    app.setGlobalPrefix('api/v1', { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
+    app.setGlobalPrefix('api/v1', {
+      exclude: ['metrics', 'healthz', 'readyz'].map((path) => ({ path, method: RequestMethod.GET })),
+    });
     app.useGlobalPipes(createValidationPipe());
     app.disable('x-powered-by');
     app.connectMicroservice({ strategy: stratum }, { inheritAppConfig: true });
@@ -72,6 +89,7 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
     } catch (error) {
       throw new StartupError((error as Error).message);
     }
+    app.get(ProxyState).stratumListening = true;
   } catch (error) {
     await app.close().catch(() => undefined);
     lock.release();
@@ -83,11 +101,31 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
     stratum,
     webAddress: bound && typeof bound === 'object' ? `${bound.address}:${bound.port}` : '',
     stratumAddress: stratum.address(),
+    drain: () => drain(app, stratum, config),
     close: async () => {
       await app.close();
       lock.release();
     },
   };
+}
+
+/** Time between looks at the shares still in flight while draining. */
+const DRAIN_POLL_MS = 50;
+
+async function drain(app: INestApplication, stratum: StratumServer, config: AppConfig): Promise<DrainReport> {
+  const state = app.get(ProxyState);
+  state.draining = true;
+  stratum.stopAccepting();
+  state.stratumListening = false;
+  const miners = stratum.connectionCount;
+  const target = config.shutdown.reconnectTo;
+  const toldToReconnect = target ? stratum.askToReconnect(target.host, target.port) : 0;
+  const upstream = app.get(UpstreamChannels);
+  const started = Date.now();
+  // Bounded by the drain timeout: the verdicts either come or are given up on.
+  while (upstream.sharesInFlight() > 0 && Date.now() - started < config.shutdown.drainTimeoutMs)
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+  return { miners, toldToReconnect, sharesLeft: upstream.sharesInFlight(), waitedMs: Date.now() - started };
 }
 
 /**

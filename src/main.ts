@@ -33,10 +33,18 @@ async function main(): Promise<number> {
 
   const { config } = request;
   const logger = createAppLogger(config.log);
-  // Listen for signals before anything starts, so a signal during start-up also ends cleanly.
+  // Listen for signals before anything starts, so a signal during start-up also ends cleanly. The first
+  // one drains; a second one means the operator wants it gone now. One listener throughout: a moment with
+  // none would let a signal kill the process outright.
+  let signals = 0;
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++signals === 1) return resolve(signal);
+      logger.warn(`${signal} again: stopping at once`, 'Main');
+      process.exit(1);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
   let proxy;
   try {
@@ -51,12 +59,21 @@ async function main(): Promise<number> {
   );
 
   const signal = await stopSignal;
-  logger.log(`${signal}: shutting down`, 'Main');
-  // Whatever hangs, the process is gone within the grace period.
+  logger.log(`${signal}: draining (a second signal stops at once)`, 'Main');
+  // Whatever hangs, the process is gone within the drain time and a grace period.
   setTimeout(() => {
-    logger.error(`shutdown took longer than ${SHUTDOWN_GRACE_MS} ms; exiting`, 'Main');
+    logger.error(`shutdown took longer than the drain time and ${SHUTDOWN_GRACE_MS} ms; exiting`, 'Main');
     process.exit(1);
-  }, SHUTDOWN_GRACE_MS).unref();
+  }, config.shutdown.drainTimeoutMs + SHUTDOWN_GRACE_MS).unref();
+  const drained = await proxy.drain();
+  const told =
+    drained.toldToReconnect > 0
+      ? `, ${drained.toldToReconnect} told to reconnect to ${config.shutdown.reconnectTo!.host}:${config.shutdown.reconnectTo!.port}`
+      : '';
+  logger.log(
+    `drained in ${drained.waitedMs} ms: ${drained.miners} miners${told}, ${drained.sharesLeft} shares still without a verdict`,
+    'Main',
+  );
   await proxy.close();
   logger.log('stopped', 'Main');
   return 0;

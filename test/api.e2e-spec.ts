@@ -189,6 +189,14 @@ describeEachStore('REST API', (factory) => {
       .expect('Content-Type', /application\/json/);
   });
 
+  it('answers /healthz and /readyz (database and Stratum checked), outside /api/v1', async () => {
+    const live = await http.get('/healthz').expect(200);
+    expect(live.body.status).toBe('ok');
+    const ready = await http.get('/readyz').expect(200);
+    expect(ready.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' }, stratum: { status: 'up' } } });
+    await http.get('/api/v1/healthz').expect(404);
+  });
+
   it('serves Prometheus metrics at /metrics with the standard process metrics', async () => {
     const response = await http.get('/metrics').expect(200);
     expect(response.text).toMatch(/^process_cpu_user_seconds_total \d/m);

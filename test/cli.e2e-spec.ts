@@ -1,8 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ProxyProcess, runProxy } from './support/process.js';
+import { SimMiner } from './support/sim-miner.js';
+import { SimPool } from './support/sim-pool.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const READY = /stratum-proxy \S+: stratum (\S+), web (\S+), database (\w+)/;
@@ -113,7 +117,7 @@ describe('the stratum-proxy command', () => {
     const result = await proxy.exited;
     expect(result.code).toBe(0);
     expect(Date.now() - started).toBeLessThan(5000);
-    expect(result.stdout).toMatch(/^LOG \[Main\] SIGTERM: shutting down$/m);
+    expect(result.stdout).toMatch(/^LOG \[Main\] SIGTERM: draining \(a second signal stops at once\)$/m);
     expect(result.stdout).not.toMatch(/\d+\/\d+\/\d{4}/);
     expect(result.stdout).not.toContain('\u001b[');
   });
@@ -155,6 +159,121 @@ describe('the stratum-proxy command', () => {
     }
   });
 
+  it('drains on SIGTERM: not ready, miners told to reconnect, the share in flight answered, then exit 0', async () => {
+    const pool = new SimPool();
+    await pool.start();
+    const proxy = new ProxyProcess([
+      '--web.addr=127.0.0.1:0',
+      '--stratum.addr=127.0.0.1:0',
+      `--db.path=${join(dir, 'drain.db')}`,
+      '--api.token=t',
+      '--shutdown.drainTimeout=5s',
+      '--shutdown.reconnectTo=127.0.0.1:4444',
+      '--syslog',
+    ]);
+    try {
+      const [, stratum, web] = await proxy.waitFor(READY);
+      expect((await fetch(`http://${web}/readyz`)).status).toBe(200);
+      expect(await (await fetch(`http://${web}/healthz`)).json()).toMatchObject({ status: 'ok' });
+      const post = (path: string, body: object) =>
+        fetch(`http://${web}/api/v1${path}`, { method: 'POST', headers: { Authorization: 'Bearer t' }, body: JSON.stringify(body) });
+      await post('/pools', { host: '127.0.0.1', port: pool.port, algorithm: 'sha256' });
+      const { name } = (await (await post('/users', { pool: `127.0.0.1:${pool.port}`, user: 'drain' })).json()) as { name: string };
+      const miner = new SimMiner(Number(stratum.split(':').pop()), { login: name });
+      expect((await miner.start()).result).toBe(true);
+      await miner.waitForJob();
+      // The pool takes a second to answer: the share is in flight when the signal comes.
+      pool.options.submitDelayMs = 1000;
+      const share = miner.findShare();
+      const verdict = miner.request('mining.submit', [name, share.jobId, share.extranonce2, share.ntime, share.nonce]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      proxy.kill('SIGTERM');
+      await miner.waitUntil(() => miner.notifications.some((n) => n.method === 'client.reconnect'), 'client.reconnect', 3000);
+      expect(miner.notifications.find((n) => n.method === 'client.reconnect')!.params).toEqual(['127.0.0.1', 4444, 0]);
+      const ready = await fetch(`http://${web}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(JSON.stringify(await ready.json())).toContain('draining');
+      expect((await verdict).result).toBe(true);
+      const result = await proxy.exited;
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(
+        /drained in \d+ ms: 1 miners, 1 told to reconnect to 127\.0\.0\.1:4444, 0 shares still without a verdict/,
+      );
+      await miner.close();
+    } finally {
+      proxy.kill('SIGKILL');
+      await pool.stop();
+    }
+  });
+
+  it('stops at once on a second signal while draining', async () => {
+    // A pool that never answers: the drain would wait its whole 30 s for the share in flight.
+    const pool = new SimPool({ silentSubmits: true });
+    await pool.start();
+    const proxy = new ProxyProcess([
+      '--web.addr=127.0.0.1:0',
+      '--stratum.addr=127.0.0.1:0',
+      `--db.path=${join(dir, 'twice.db')}`,
+      '--api.token=t',
+      '--shutdown.drainTimeout=30s',
+      '--syslog',
+    ]);
+    try {
+      const [, stratum, web] = await proxy.waitFor(READY);
+      const post = (path: string, body: object) =>
+        fetch(`http://${web}/api/v1${path}`, { method: 'POST', headers: { Authorization: 'Bearer t' }, body: JSON.stringify(body) });
+      await post('/pools', { host: '127.0.0.1', port: pool.port, algorithm: 'sha256' });
+      const { name } = (await (await post('/users', { pool: `127.0.0.1:${pool.port}`, user: 'twice' })).json()) as { name: string };
+      const miner = new SimMiner(Number(stratum.split(':').pop()), { login: name, suggestDifficulty: 2 ** -20 });
+      expect((await miner.start()).result).toBe(true);
+      await miner.waitForJob();
+      const share = miner.findShare();
+      void miner.request('mining.submit', [name, share.jobId, share.extranonce2, share.ntime, share.nonce]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      proxy.kill('SIGTERM');
+      await proxy.waitFor(/SIGTERM: draining/);
+      const started = Date.now();
+      proxy.kill('SIGTERM');
+      const result = await proxy.exited;
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/SIGTERM again: stopping at once/);
+      await miner.close();
+    } finally {
+      proxy.kill('SIGKILL');
+      await pool.stop();
+    }
+  });
+
+  it('npm start passes SIGTERM to the proxy: npm -> node, no orphan left serving', async () => {
+    const npm = spawn(
+      'npm',
+      ['start', '--', '--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', `--db.path=${join(dir, 'npm.db')}`, '--syslog'],
+      {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    npm.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    npm.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!READY.test(output) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      const [, , web] = output.match(READY)!;
+      expect((await fetch(`http://${web}/healthz`)).status).toBe(200);
+      npm.kill('SIGTERM');
+      await exited;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(output).toMatch(/LOG \[Main\] stopped/);
+      await expect(fetch(`http://${web}/healthz`)).rejects.toThrow();
+    } finally {
+      npm.kill('SIGKILL');
+    }
+  }, 40_000);
+
   it('stops on SIGINT too, and --log.format=json prints one JSON object per line', async () => {
     const proxy = new ProxyProcess(['--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', dbFlag(), '--log.format=json']);
     await proxy.waitFor(READY);
@@ -164,7 +283,7 @@ describe('the stratum-proxy command', () => {
     const lines = result.stdout.trim().split('\n');
     expect(lines.length).toBeGreaterThan(3);
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
-    expect(lines.map((line) => JSON.parse(line).message)).toContain('SIGINT: shutting down');
+    expect(lines.map((line) => JSON.parse(line).message)).toContain('SIGINT: draining (a second signal stops at once)');
   });
 
   it('reads its settings from the environment', async () => {

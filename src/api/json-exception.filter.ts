@@ -9,6 +9,8 @@ interface BodyParserError {
   type?: string;
 }
 
+const HEALTH_PATHS = new Set(['/healthz', '/readyz']);
+
 /**
  * Every API error is JSON: `{"statusCode", "error"}`; registration answers in the original's shape
  * `{"name": "", "error"}` so that existing scripts keep working.
@@ -23,6 +25,11 @@ export class JsonExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
+    // Health checks answer in @nestjs/terminus's own shape ({status, info, error, details}), errors included.
+    if (exception instanceof HttpException && HEALTH_PATHS.has(request.originalUrl.split('?')[0])) {
+      response.status(exception.getStatus()).json(exception.getResponse());
+      return;
+    }
     const [status, message] = this.describe(exception, request);
     if (status >= 500) this.logger.error(`${request.method} ${request.originalUrl}: ${String((exception as Error)?.stack ?? exception)}`);
     response.status(status).json(isRegistration(request) ? { name: '', error: message } : { statusCode: status, error: message });

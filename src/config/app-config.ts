@@ -35,6 +35,8 @@ export interface AppConfig {
   readonly shares: { readonly validate: boolean };
   readonly pools: { readonly allowUnknown: boolean; readonly allowPrivate: boolean };
   readonly stats: { readonly retentionMs: number; readonly flushIntervalMs: number; readonly spoolPath: string };
+  /** The drain on SIGTERM: how long to wait for shares in flight, and where to send miners (null: nowhere). */
+  readonly shutdown: { readonly drainTimeoutMs: number; readonly reconnectTo: HostPort | null };
   /** 0: users never expire. */
   readonly usersExpireAfterMs: number;
   readonly upstream: {
@@ -157,6 +159,7 @@ function toAppConfig(v: FlagValues): AppConfig {
       spoolPath: v.statsSpool || (dbUrl ? 'stats-spool.json' : `${path}.stats-spool.json`),
     },
     usersExpireAfterMs: required(v.usersExpireAfter),
+    shutdown: { drainTimeoutMs: required(v.shutdownDrainTimeout), reconnectTo: v.shutdownReconnectTo ?? null },
     upstream: {
       maxLineLength: required(v.upstreamMaxLineLength),
       connectTimeoutMs: required(v.upstreamConnectTimeout),

@@ -325,6 +325,20 @@ export const FLAGS = {
     parseString,
     'file for statistics the database could not take at shutdown, written on the next start (default: beside the SQLite file, or stats-spool.json)',
   ),
+  shutdownDrainTimeout: flag(
+    'shutdown.drainTimeout',
+    'SHUTDOWN_DRAIN_TIMEOUT',
+    '10s',
+    parseDuration,
+    "on SIGTERM, how long to wait for the pools' verdicts on shares in flight before stopping",
+  ),
+  shutdownReconnectTo: flag(
+    'shutdown.reconnectTo',
+    'SHUTDOWN_RECONNECT_TO',
+    '',
+    (raw) => (raw.trim() === '' ? null : parseHostPort(raw)),
+    'on SIGTERM, tell miners client.reconnect to this host:port (e.g. the load balancer) before stopping',
+  ),
   usersExpireAfter: flag(
     'users.expireAfter',
     'USERS_EXPIRE_AFTER',

@@ -312,6 +312,11 @@ export class Channel {
     return this.lastJob;
   }
 
+  /** Shares forwarded on the channel's connection and not answered yet. */
+  get sharesInFlight(): number {
+    return this.connection?.sharesInFlight ?? 0;
+  }
+
   get sessionCount(): number {
     return this.members.size;
   }

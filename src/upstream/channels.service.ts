@@ -146,6 +146,13 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
     connection.start();
   }
 
+  /** Shares forwarded to pools and not answered yet (a drain waits for them). */
+  sharesInFlight(): number {
+    let count = 0;
+    for (const channel of this.all()) count += channel.sharesInFlight;
+    return count;
+  }
+
   /** Every open channel (for metrics and the API). */
   *all(): IterableIterator<Channel> {
     for (const channels of this.byAccount.values()) yield* channels;

@@ -147,6 +147,13 @@ export class PoolConnection {
     return this.state === 'closed';
   }
 
+  /** Shares forwarded and not answered yet. */
+  get sharesInFlight(): number {
+    let count = 0;
+    for (const request of this.pending.values()) if (request.method === 'mining.submit') count++;
+    return count;
+  }
+
   start(): void {
     if (this.state === 'idle') this.open();
   }

@@ -17,6 +17,8 @@ export interface SimPoolOptions {
   versionMask?: number | null;
   /** Never answer mining.submit (to test the proxy's submit timeout). */
   silentSubmits?: boolean;
+  /** Answer shares this long after they arrive (a slow pool). */
+  submitDelayMs?: number;
   /** The proof of work shares are checked with (default sha256); scrypt targets use difficulty / 65536. */
   algorithm?: SimAlgorithm;
 }
@@ -87,8 +89,8 @@ export class PoolPeer {
 }
 
 export class SimPool {
-  readonly options: Required<Omit<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits'>> &
-    Pick<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits'>;
+  readonly options: Required<Omit<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits' | 'submitDelayMs'>> &
+    Pick<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits' | 'submitDelayMs'>;
   readonly peers = new Set<PoolPeer>();
   readonly shares: ReceivedShare[] = [];
   readonly methods: string[] = [];
@@ -108,6 +110,7 @@ export class SimPool {
       accounts: options.accounts,
       versionMask: options.versionMask === undefined ? 0x1fffe000 : options.versionMask,
       silentSubmits: options.silentSubmits,
+      submitDelayMs: options.submitDelayMs,
       algorithm: options.algorithm ?? 'sha256',
     };
     this.difficulty = this.options.difficulty;
@@ -243,8 +246,10 @@ export class SimPool {
     for (const peer of this.peers) peer.notify(method, params);
   }
 
-  private submit(peer: PoolPeer, params: unknown[], reply: (result: unknown, error?: unknown) => void): void {
+  private submit(peer: PoolPeer, params: unknown[], answer: (result: unknown, error?: unknown) => void): void {
     if (this.options.silentSubmits) return;
+    const delay = this.options.submitDelayMs;
+    const reply = delay ? (result: unknown, error?: unknown) => setTimeout(() => answer(result, error), delay) : answer;
     const [user, jobId, extranonce2, ntime, nonce, versionBits] = params as string[];
     const record = (verdict: 'accepted' | 'rejected', code?: number, reason?: string) => {
       this.shares.push({ user, jobId, extranonce1: peer.extranonce1, extranonce2, verdict, code, reason });

@@ -6,7 +6,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { AppConfig } from '../../config/app-config.js';
 import { StratumError, StratumErrorCode } from '../../protocol/errors.js';
-import { parseRpcLine, RpcParseError, RpcRequest } from '../../protocol/json-rpc.js';
+import { encodeNotification, parseRpcLine, RpcParseError, RpcRequest } from '../../protocol/json-rpc.js';
 import { LineSplitter, LineTooLongError, looksLikeJsonLine } from '../../protocol/line-splitter.js';
 import { CloseReason, StratumConnection } from './stratum-connection.js';
 import { StratumContext } from './stratum.context.js';
@@ -46,6 +46,25 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
   }
 
   get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  get isListening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
+  /**
+   * Stops accepting miners at once; those connected stay (a drain lets their shares finish). The listener's
+   * own close completes when the last connection has gone (close()).
+   */
+  stopAccepting(): void {
+    if (this.server?.listening) this.server.close();
+  }
+
+  /** Asks every connected miner to reconnect to host:port (client.reconnect), e.g. another instance. */
+  askToReconnect(host: string, port: number): number {
+    const line = encodeNotification('client.reconnect', [host, port, 0]);
+    for (const connection of this.connections) connection.write(line);
     return this.connections.size;
   }
 
@@ -103,7 +122,7 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
     const server = this.server;
     this.server = null;
     for (const connection of this.connections) connection.close('server-shutdown');
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
   }
 
   on<K extends keyof StratumServerEvents>(event: K, callback: StratumServerEvents[K]): void {
