@@ -28,6 +28,8 @@ export interface AppConfig {
     /** 0: no limit. */
     readonly maxConnectionsPerAddress: number;
     readonly lineTimeoutMs: number;
+    /** Connections start with a PROXY protocol header (behind a load balancer). */
+    readonly proxyProtocol: boolean;
     readonly maxJunkPerMinute: number;
     readonly maxInvalidShareRatio: number;
   };
@@ -147,6 +149,7 @@ function toAppConfig(v: FlagValues): AppConfig {
       maxConnections: required(v.maxConnections),
       maxConnectionsPerAddress: required(v.maxConnectionsPerAddress),
       lineTimeoutMs: Math.max(100, required(v.lineTimeout)),
+      proxyProtocol: required(v.proxyProtocol),
       maxJunkPerMinute: required(v.maxJunkPerMinute),
       maxInvalidShareRatio: required(v.maxInvalidShareRatio),
     },

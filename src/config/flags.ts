@@ -224,6 +224,16 @@ export const FLAGS = {
     integerIn(0, 10_000_000),
     'most miner connections from one IP address (0: no limit; a farm behind NAT is one address)',
   ),
+  proxyProtocol: {
+    ...flag(
+      'stratum.proxyProtocol',
+      'STRATUM_PROXY_PROTOCOL',
+      'false',
+      parseBoolean,
+      "expect HAProxy's PROXY protocol header (v1 or v2) on every Stratum connection, and take the miner's address from it",
+    ),
+    boolean: true,
+  },
   lineTimeout: flag(
     'stratum.lineTimeout',
     'STRATUM_LINE_TIMEOUT',

@@ -15,6 +15,7 @@ export type CloseReason =
   | 'invalid-shares'
   | 'line-timeout'
   | 'address-limit'
+  | 'proxy-protocol'
   | 'slow-consumer'
   | 'socket-error'
   | 'connection-limit'
@@ -43,8 +44,9 @@ let nextConnectionId = 1;
 /** One miner's TCP connection: bounded output, a clean close with a reason, close listeners. */
 export class StratumConnection {
   readonly id = nextConnectionId++;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
+  /** The miner's address: the socket's peer, or the one a load balancer's PROXY header names. */
+  remoteAddress: string;
+  remotePort: number;
   protocolErrors = 0;
   closeReason: CloseReason | null = null;
   private readonly closeListeners: ((reason: CloseReason) => void)[] = [];
@@ -63,6 +65,12 @@ export class StratumConnection {
   ) {
     this.remoteAddress = (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
     this.remotePort = socket.remotePort ?? 0;
+  }
+
+  /** The miner's own address, from a PROXY protocol header (before its first message). */
+  setSource(address: string, port: number): void {
+    this.remoteAddress = address.replace(/^::ffff:/, '');
+    this.remotePort = port;
   }
 
   /** The miner's ip:port, the original's `worker` label. */

@@ -8,6 +8,7 @@ import type { AppConfig } from '../../config/app-config.js';
 import { StratumError, StratumErrorCode } from '../../protocol/errors.js';
 import { encodeNotification, parseRpcLine, RpcParseError, RpcRequest } from '../../protocol/json-rpc.js';
 import { LineSplitter, LineTooLongError, looksLikeJsonLine } from '../../protocol/line-splitter.js';
+import { parseProxyHeader, PROXY_HEADER_MAX_BYTES } from '../../protocol/proxy-protocol.js';
 import { CloseReason, StratumConnection } from './stratum-connection.js';
 import { StratumContext } from './stratum.context.js';
 
@@ -35,6 +36,8 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
   private readonly perAddress = new Map<string, number>();
   /** Addresses already warned about for --stratum.maxConnectionsPerAddress (logged once each, bounded). */
   private readonly addressesWarned = new Set<string>();
+  /** PROXY header problems logged so far (the first few only; all are counted). */
+  private proxyWarnings = 0;
   /** The miner connections accepted at once: the flag, or what the open-file limit allows. */
   maxConnections = 0;
 
@@ -137,9 +140,7 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
   private accept(socket: Socket): void {
     const limits = this.config.stratum;
     const connection = new StratumConnection(socket, limits, (kind) => this.onProtocolError(kind));
-    const ip = connection.remoteAddress;
-    const fromAddress = (this.perAddress.get(ip) ?? 0) + 1;
-    this.perAddress.set(ip, fromAddress);
+    let ip: string | null = null;
     const splitter = new LineSplitter(limits.maxLineLength);
     const backlog = new LineQueue();
     let sawFirstByte = false;
@@ -167,7 +168,7 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
       pumping = false;
     };
 
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       if (!connection.isOpen) return;
       if (!sawFirstByte) {
         if (!looksLikeJsonLine(chunk)) {
@@ -204,6 +205,28 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
       backlog.push(lines);
       if (backlog.length >= MAX_BACKLOG) socket.pause();
       if (!pumping) void pump();
+    };
+    // Behind a load balancer speaking the PROXY protocol, the first bytes name the miner; nothing else is taken before.
+    let header: Buffer | null = limits.proxyProtocol ? Buffer.alloc(0) : null;
+    socket.on('data', (chunk: Buffer) => {
+      if (header === null) return onData(chunk);
+      if (!connection.isOpen) return;
+      header = Buffer.concat([header, chunk]);
+      const parsed = parseProxyHeader(header);
+      if (parsed.kind === 'incomplete' && header.length <= PROXY_HEADER_MAX_BYTES) return;
+      if (parsed.kind !== 'header') {
+        this.onProtocolError('proxy_protocol');
+        if (this.proxyWarnings++ < 10)
+          this.logger.warn(
+            `connection from ${connection.address}: ${parsed.kind === 'invalid' ? parsed.reason : 'PROXY header too long'} (--stratum.proxyProtocol is on)`,
+          );
+        return connection.close('proxy-protocol');
+      }
+      if (parsed.source) connection.setSource(parsed.source.address, parsed.source.port);
+      const rest = header.subarray(parsed.length);
+      header = null;
+      if (!admit()) return;
+      if (rest.length > 0) onData(rest);
     });
     socket.on('error', () => connection.close('socket-error'));
     socket.on('close', () => connection.close('client-closed'));
@@ -211,22 +234,32 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
       for (const timer of [lineTimer, idleTimer]) if (timer) clearTimeout(timer);
       backlog.clear();
       this.connections.delete(connection);
-      const left = (this.perAddress.get(ip) ?? 1) - 1;
-      if (left > 0) this.perAddress.set(ip, left);
-      else this.perAddress.delete(ip);
+      if (ip !== null) {
+        const left = (this.perAddress.get(ip) ?? 1) - 1;
+        if (left > 0) this.perAddress.set(ip, left);
+        else this.perAddress.delete(ip);
+      }
       this.logger.debug?.(`connection ${connection.id} from ${connection.address} closed: ${reason}`);
       for (const listener of this.listeners.close) listener(connection, reason);
     });
-    const perAddressLimit = limits.maxConnectionsPerAddress;
-    if (perAddressLimit > 0 && fromAddress > perAddressLimit) {
-      if (this.addressesWarned.size < 1000 && !this.addressesWarned.has(ip)) {
-        this.addressesWarned.add(ip);
-        this.logger.warn(`${ip}: more than ${perAddressLimit} connections (--stratum.maxConnectionsPerAddress): refusing the excess`);
+    // Counted per miner address: the socket's, or the one the PROXY header gave.
+    const admit = (): boolean => {
+      ip = connection.remoteAddress;
+      const fromAddress = (this.perAddress.get(ip) ?? 0) + 1;
+      this.perAddress.set(ip, fromAddress);
+      const perAddressLimit = limits.maxConnectionsPerAddress;
+      if (perAddressLimit > 0 && fromAddress > perAddressLimit) {
+        if (this.addressesWarned.size < 1000 && !this.addressesWarned.has(ip)) {
+          this.addressesWarned.add(ip);
+          this.logger.warn(`${ip}: more than ${perAddressLimit} connections (--stratum.maxConnectionsPerAddress): refusing the excess`);
+        }
+        this.onProtocolError('address_limit');
+        connection.close('address-limit');
+        return false;
       }
-      this.onProtocolError('address_limit');
-      connection.close('address-limit');
-      return;
-    }
+      return true;
+    };
+    if (header === null && !admit()) return;
     for (const listener of this.listeners.connection) listener(connection);
   }
 
