@@ -9,6 +9,7 @@ import { toolSkipReason } from './support/tools.js';
 import { until } from './support/until.js';
 
 const PROMETHEUS_DIR = fileURLToPath(new URL('../docker/prometheus/', import.meta.url));
+const GRAFANA_DIR = fileURLToPath(new URL('../docker/grafana/dashboards/', import.meta.url));
 const promtoolMissing = toolSkipReason('promtool');
 
 /** Every `expr` of the shipped alert rules (a YAML block scalar or a one-line value). */
@@ -72,6 +73,12 @@ describe('a real Prometheus scraping the proxy while miners hash', () => {
       await miner.waitForJob();
       await miner.mine(3);
     }
+    // A rig that leaves, for the panel of closed connections; one rejection, for rejections by reason.
+    const brief = farm.miner({ login: `${name}.brief` });
+    await brief.start();
+    await brief.close();
+    const low = miners[0].findLowShare();
+    await miners[0].request('mining.submit', [miners[0].options.login, low.jobId, low.extranonce2, low.ntime, low.nonce]);
     farm.get(AccountingService).refreshSpeeds();
 
     dir = mkdtempSync(join(tmpdir(), 'stratum-proxy-prometheus-'));
@@ -118,6 +125,35 @@ describe('a real Prometheus scraping the proxy while miners hash', () => {
       const result = await query(expr);
       expect(result.status, expr).toBe('success');
       expect(result.data.result.length, expr).toBeGreaterThan(0);
+    }
+    // Every dashboard panel's query, with its template variables set, is valid and has data, except
+    // failovers (there were none).
+    await until(
+      async () => (await query('count_over_time(up{job="stratum-proxy"}[1m]) >= 3')).data.result.length > 0,
+      'three scrapes',
+      20_000,
+    );
+    const variables: Record<string, string> = {
+      proxy: 'farm-proxy',
+      user: name,
+      pool: '.*',
+      rig: 'rig1',
+      __rate_interval: '1m',
+      __range: '5m',
+    };
+    for (const file of ['farm.json', 'rig.json']) {
+      const dashboard = JSON.parse(readFileSync(join(GRAFANA_DIR, file), 'utf8')) as {
+        panels: { title: string; targets: { expr: string }[] }[];
+      };
+      for (const panel of dashboard.panels) {
+        for (const target of panel.targets) {
+          const expr = target.expr.replace(/\$(\w+)/g, (_, variable: string) => variables[variable] ?? `$${variable}`);
+          expect(expr, `${file} ${panel.title}`).not.toContain('$');
+          const result = await query(expr);
+          expect(result.status, `${file} ${panel.title}: ${expr}`).toBe('success');
+          if (!/failover/i.test(panel.title)) expect(result.data.result.length, `${file} ${panel.title}: ${expr}`).toBeGreaterThan(0);
+        }
+      }
     }
     // Every alert expression is valid against the real series (none firing on a healthy farm).
     for (const { alert, expr } of alertExpressions()) {
