@@ -117,6 +117,7 @@ describe('a real Prometheus scraping the proxy while miners hash', () => {
       'up{job="stratum-proxy"} == 1',
       `sum by (user) (proxy_user_speed{user="${name}"}) > 0`,
       `proxy_rig_speed{user="${name}", rig="rig1"} > 0`,
+      `proxy_rig_connects_total{user="${name}", rig="rig1"} == 1`,
       `sum by (user, pool, result) (proxy_shares_total{user="${name}"}) > 0`,
       'proxy_pool_up == 1',
       'process_open_fds / process_max_fds',

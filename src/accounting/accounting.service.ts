@@ -104,6 +104,8 @@ interface GroupRecord {
   since: number;
   liveWorkers: number;
   lastConnectedAt: number;
+  /** Connections of the rig's workers (each connect or reconnect), published per rig. */
+  connects: number;
 }
 
 /** The windows farm operators know from other proxies, for the workers API. */
@@ -173,6 +175,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     @InjectMetric(METRIC.rigShares) private readonly rigShares: Counter,
     @InjectMetric(METRIC.rigDifficultyOneShares) private readonly rigDifficultyOneShares: Counter,
     @InjectMetric(METRIC.rigSpeed) private readonly rigSpeed: Gauge,
+    @InjectMetric(METRIC.rigConnects) private readonly rigConnects: Counter,
     @InjectMetric(METRIC.blocksFound) private readonly blocksFound: Counter,
     @InjectMetric(METRIC.workerValid) private readonly workerValid: Counter,
     @InjectMetric(METRIC.workerOneValid) private readonly workerOneValid: Counter,
@@ -249,6 +252,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     const rig = this.group(this.rigs, info, true);
     rig.liveWorkers++;
     rig.lastConnectedAt = now;
+    rig.connects++;
     this.updateWorkersConnected();
   }
 
@@ -487,6 +491,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
         since: now,
         liveWorkers: 0,
         lastConnectedAt: now,
+        connects: 0,
       };
       map.set(key, group);
     }
@@ -552,6 +557,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     perGroup(this.difficultyOneShares, this.users, 'oneAccepted', 'oneRejected');
     perGroup(this.rigShares, this.rigs, 'accepted', 'rejected');
     perGroup(this.rigDifficultyOneShares, this.rigs, 'oneAccepted', 'oneRejected');
+    publish(this.rigConnects, 'counter', () => Array.from(this.rigs.values(), (rig) => ({ labels: rig.labels, value: rig.connects })));
   }
 
   private removeWorkerSeries(record: WorkerRecord): void {
@@ -588,6 +594,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       this.rigShares,
       this.rigDifficultyOneShares,
       this.rigSpeed,
+      this.rigConnects,
       this.blocksFound,
       this.workerValid,
       this.workerOneValid,

@@ -35,6 +35,7 @@ export const METRIC = {
   channelDifficulty: 'proxy_channel_difficulty',
   failovers: 'proxy_failovers_total',
   minerDisconnects: 'proxy_miner_disconnects_total',
+  rigConnects: 'proxy_rig_connects_total',
 } as const;
 
 export const METRIC_PROVIDERS = [
@@ -154,5 +155,10 @@ export const METRIC_PROVIDERS = [
     name: METRIC.minerDisconnects,
     help: 'Miner connections closed, by reason (client-closed, too-much-junk, invalid-shares, line-timeout, ...).',
     labelNames: ['proxy', 'reason'],
+  }),
+  makeCounterProvider({
+    name: METRIC.rigConnects,
+    help: "Connections of a rig's workers (every connect and reconnect): a rising rate is a rig that keeps reconnecting.",
+    labelNames: ['proxy', 'user', 'rig', 'hash', 'pool'],
   }),
 ];
