@@ -10,6 +10,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { PoolsModule } from './pools/pools.module.js';
 import { StratumModule } from './stratum/stratum.module.js';
 import { UsersModule } from './users/users.module.js';
+import { WebModule } from './web/web.module.js';
 
 @Module({})
 export class AppModule {
@@ -26,6 +27,7 @@ export class AppModule {
         UsersModule,
         AccountingModule,
         StratumModule,
+        WebModule.forRoot(config.webUi),
       ],
     };
   }

@@ -61,7 +61,7 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
   const stratum = new StratumServer(config);
   try {
     app.setGlobalPrefix('api/v1', {
-      exclude: ['metrics', 'healthz', 'readyz'].map((path) => ({ path, method: RequestMethod.GET })),
+      exclude: ['metrics', 'healthz', 'readyz', '/', 'ui/:file'].map((path) => ({ path, method: RequestMethod.GET })),
     });
     app.useGlobalPipes(createValidationPipe());
     app.disable('x-powered-by');

@@ -184,7 +184,7 @@ describeEachStore('REST API', (factory) => {
       .expect('Content-Type', /application\/json/);
     expect(response.body).toEqual({ statusCode: 404, error: 'no route GET /api/v1/nothing-here' });
     await http
-      .get('/')
+      .get('/nothing-here')
       .expect(404)
       .expect('Content-Type', /application\/json/);
   });
@@ -195,6 +195,22 @@ describeEachStore('REST API', (factory) => {
     const ready = await http.get('/readyz').expect(200);
     expect(ready.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' }, stratum: { status: 'up' } } });
     await http.get('/api/v1/healthz').expect(404);
+  });
+
+  it('serves the farm page at / with its assets, and the farm API behind the token', async () => {
+    const page = await http.get('/').expect(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.text).toContain('<script type="module" src="/ui/app.js"></script>');
+    for (const asset of ['app.js', 'app.css', 'uPlot.iife.min.js', 'uPlot.min.css']) await http.get(`/ui/${asset}`).expect(200);
+    await http.get('/ui/nothing.js').expect(404);
+    await http.get('/api/v1/farm').expect(401);
+    const farm = await http.get('/api/v1/farm').set('Authorization', `Bearer ${TOKEN}`).expect(200);
+    expect(farm.body).toMatchObject({ hashrate: 0, workers: 0, shares: { accepted: 0, rejected: 0, reasons: {} } });
+    expect(Array.isArray(farm.body.pools) && Array.isArray(farm.body.users)).toBe(true);
+    const stats = await http.get('/api/v1/farm/stats?step=1m').set('Authorization', `Bearer ${TOKEN}`).expect(200);
+    // The last hour by minute (61 points when the hour does not start on a whole minute).
+    expect(stats.body.points.length).toBeGreaterThanOrEqual(60);
+    expect(stats.body.points.length).toBeLessThanOrEqual(61);
   });
 
   it('serves Prometheus metrics at /metrics with the standard process metrics', async () => {
@@ -210,7 +226,11 @@ describeEachStore('management API without a token', (factory) => {
 
   beforeAll(async () => {
     store = await factory.create();
-    proxy = await startTestProxy(store.flags);
+    proxy = await startTestProxy([...store.flags, '--web.ui=false']);
+  });
+
+  it('has no farm page with --web.ui=false', async () => {
+    await request(`http://${proxy.webAddress}`).get('/').expect(404);
   });
 
   afterAll(async () => {

@@ -5,6 +5,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { METRIC } from '../metrics/proxy-metrics.js';
 import { UNKNOWN_ALGORITHM } from '../pools/algorithms/share-hashers.js';
 import { RateWindow } from './rate-window.js';
+import { OutcomeSummary, RecentOutcomes } from './recent-outcomes.js';
 import { StatsRecorder } from './stats-recorder.js';
 
 /** Who a worker is, for the metric labels. */
@@ -90,6 +91,8 @@ interface WorkerRecord {
   rig: GroupRecord;
   connected: boolean;
   connectedSince: number;
+  /** When its last share was answered or found valid (null: none yet). */
+  lastShareAt: number | null;
   difficulty: number | null;
   readonly counts: ShareCounts;
   readonly window: RateWindow;
@@ -113,6 +116,17 @@ export const HASHRATE_WINDOWS = { '1m': 60_000, '10m': 600_000, '1h': 3_600_000,
 const SPEED_REFRESH_MS = 60_000;
 const RIG_SWEEP_MS = 10 * 60_000;
 
+/** What the farm page shows at a glance (GET /api/v1/farm adds the registered pools that are down). */
+export interface FarmSummary {
+  /** Hashes per second over the speed window, every user. */
+  hashrate: number;
+  /** The same per registered name. */
+  users: Record<string, number>;
+  workers: number;
+  shares: OutcomeSummary;
+  pools: { pool: string; algorithm: string; connections: number }[];
+}
+
 export interface WorkerSnapshot {
   session: string;
   worker: string;
@@ -126,6 +140,8 @@ export interface WorkerSnapshot {
   shares: { sent: number; accepted: number; rejected: number; valid: number };
   hashrate: Record<keyof typeof HASHRATE_WINDOWS, number>;
   connectedSince: string;
+  /** When its last share was answered or found valid (ISO), null before the first. */
+  lastShare: string | null;
 }
 
 /**
@@ -139,6 +155,8 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
   private readonly users = new Map<string, GroupRecord>();
   private readonly rigs = new Map<string, GroupRecord>();
   private readonly poolConnections = new Map<string, { hash: string; divider: number; count: number }>();
+  /** Verdicts of the last hour, for the farm summary. */
+  private readonly recent = new RecentOutcomes();
   private readonly timers: NodeJS.Timeout[] = [];
   private snapshot: { at: number; workers: WorkerSnapshot[] } = { at: 0, workers: [] };
   /** The metrics published from the records when Prometheus reads them (installCollectors). */
@@ -238,6 +256,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
         rig: this.group(this.rigs, info, true),
         connected: false,
         connectedSince: now,
+        lastShareAt: null,
         difficulty: null,
         counts: newCounts(),
         window: this.newWindow(),
@@ -303,6 +322,8 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     if (!record) return;
     const info = record.info;
     const now = this.now();
+    record.lastShareAt = now;
+    this.recent.add(now, outcome.accepted ? null : outcome.reason);
     const one = difficulty / info.divider;
     const user = this.groupOf(record, false);
     const rig = this.groupOf(record, true);
@@ -337,6 +358,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     if (!record) return;
     const info = record.info;
     const one = difficulty / info.divider;
+    record.lastShareAt = this.now();
     record.counts.valid++;
     record.counts.oneValid += one;
     this.addToWindows(record, this.groupOf(record, false), this.groupOf(record, true), one, this.now());
@@ -450,6 +472,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
         shares: { sent: counts.sent, accepted: counts.accepted, rejected: counts.rejected, valid: counts.valid },
         hashrate,
         connectedSince: new Date(record.connectedSince).toISOString(),
+        lastShare: record.lastShareAt === null ? null : new Date(record.lastShareAt).toISOString(),
       });
     }
     this.snapshot = { at: now, workers };
@@ -457,6 +480,22 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** A user's hashrate over the speed window (0 when it has no workers now or recently). */
+  /** The farm at a glance: hashrate of every user, workers connected, verdicts of the last hour, pools connected. */
+  farmSummary(now = this.now()): FarmSummary {
+    let hashrate = 0;
+    const users = new Map<string, number>();
+    for (const group of this.users.values()) {
+      if (group.labels.hash === UNKNOWN_ALGORITHM) continue;
+      const rate = group.window.hashrate(this.speedWindowMs, now, group.since);
+      hashrate += rate;
+      users.set(group.labels.user, (users.get(group.labels.user) ?? 0) + rate);
+    }
+    const pools = Array.from(this.poolConnections, ([pool, entry]) => ({ pool, algorithm: entry.hash, connections: entry.count })).filter(
+      (pool) => pool.connections > 0,
+    );
+    return { hashrate, users: Object.fromEntries(users), workers: this.connectedCount, shares: this.recent.summary(now), pools };
+  }
+
   userHashrate(user: string, now = this.now()): number {
     let total = 0;
     for (const group of this.users.values())
@@ -602,4 +641,17 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       metric.reset();
     }
   }
+}
+
+/** The account most of these workers mine on, or null with none. */
+export function mostUsed(workers: readonly WorkerSnapshot[]): WorkerSnapshot['account'] | null {
+  const counts = new Map<number, { account: WorkerSnapshot['account']; count: number }>();
+  for (const { account } of workers) {
+    const entry = counts.get(account.index) ?? { account, count: 0 };
+    entry.count++;
+    counts.set(account.index, entry);
+  }
+  let best: { account: WorkerSnapshot['account']; count: number } | null = null;
+  for (const entry of counts.values()) if (!best || entry.count > best.count) best = entry;
+  return best?.account ?? null;
 }

@@ -128,8 +128,8 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown {
     return this.chain;
   }
 
-  /** Rows of a user's statistics in [from, to), from the database plus what is not flushed yet. */
-  async rows(userName: string, from: number, to: number): Promise<StatRow[]> {
+  /** Rows of a user's statistics (every user's with null) in [from, to), from the database plus what is not flushed yet. */
+  async rows(userName: string | null, from: number, to: number): Promise<StatRow[]> {
     const stored = await this.dataSource
       .createQueryBuilder()
       .select([
@@ -144,7 +144,14 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown {
         's.one_rejected AS "oneRejected"',
       ])
       .from('worker_stats', 's')
-      .where('s.user_name = :userName AND s.minute >= :from AND s.minute < :to', { userName, from, to })
+      .where(
+        userName === null ? 's.minute >= :from AND s.minute < :to' : 's.user_name = :userName AND s.minute >= :from AND s.minute < :to',
+        {
+          userName,
+          from,
+          to,
+        },
+      )
       .getRawMany<Record<keyof StatRow, string | number>>();
     const rows: StatRow[] = stored.map((row) => ({
       userName: String(row.userName),
@@ -157,7 +164,8 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown {
       oneAccepted: Number(row.oneAccepted),
       oneRejected: Number(row.oneRejected),
     }));
-    for (const row of this.pending.values()) if (row.userName === userName && row.minute >= from && row.minute < to) rows.push({ ...row });
+    for (const row of this.pending.values())
+      if ((userName === null || row.userName === userName) && row.minute >= from && row.minute < to) rows.push({ ...row });
     return rows;
   }
 

@@ -4,7 +4,7 @@ import { ManagementTokenGuard } from '../api/management-token.guard.js';
 import { ConfigError, parseDuration } from '../config/flags.js';
 import { UsersService } from '../users/users.service.js';
 import { userView } from '../users/users.controller.js';
-import { AccountingService, WorkerSnapshot } from './accounting.service.js';
+import { AccountingService, mostUsed, WorkerSnapshot } from './accounting.service.js';
 import { HASHES_PER_SHARE } from './rate-window.js';
 import { MINUTE_MS, StatsRecorder } from './stats-recorder.js';
 
@@ -42,19 +42,6 @@ const publicWorker = ({ worker, rig, account, difficulty, shares, hashrate, conn
   connectedSince,
 });
 
-/** The account most of the name's connected workers mine on (index 0: the primary); null with none connected. */
-function activeAccount(workers: readonly WorkerSnapshot[]): WorkerSnapshot['account'] | null {
-  const counts = new Map<number, { account: WorkerSnapshot['account']; count: number }>();
-  for (const { account } of workers) {
-    const entry = counts.get(account.index) ?? { account, count: 0 };
-    entry.count++;
-    counts.set(account.index, entry);
-  }
-  let best: { account: WorkerSnapshot['account']; count: number } | null = null;
-  for (const entry of counts.values()) if (!best || entry.count > best.count) best = entry;
-  return best?.account ?? null;
-}
-
 @Controller('users')
 @UseGuards(ApiThrottlerGuard)
 export class StatsController {
@@ -72,7 +59,7 @@ export class StatsController {
     const workers = this.accounting.workersSnapshot().filter((worker) => worker.user === user.name);
     return {
       ...userView(user),
-      active: activeAccount(workers),
+      active: mostUsed(workers),
       hashrate: this.accounting.userHashrate(user.name),
       workers: workers.map(publicWorker),
     };
@@ -88,37 +75,36 @@ export class StatsController {
   ) {
     const user = await this.users.find(name);
     if (!user) throw new NotFoundException(`user ${name} does not exist`);
-    const step = parseStep(stepText);
-    const to = parseInstant('to', toText, Date.now());
-    const from = parseInstant('from', fromText, to - 60 * MINUTE_MS);
-    if (from >= to) throw new BadRequestException('from must be before to');
-    const start = from - (from % MINUTE_MS);
-    const count = Math.ceil((to - start) / step);
-    if (count > MAX_POINTS) throw new BadRequestException(`that is ${count} points; at most ${MAX_POINTS} (use a larger step)`);
-    const points = Array.from({ length: count }, (_, i) => ({
-      time: new Date(start + i * step).toISOString(),
-      shares: { sent: 0, accepted: 0, rejected: 0 },
-      difficultyOneShares: { sent: 0, accepted: 0, rejected: 0 },
-      hashrate: 0,
-    }));
-    for (const row of await this.stats.rows(user.name, start, start + count * step)) {
-      const point = points[Math.floor((row.minute - start) / step)];
-      point.shares.sent += row.sent;
-      point.shares.accepted += row.accepted;
-      point.shares.rejected += row.rejected;
-      point.difficultyOneShares.sent += row.oneSent;
-      point.difficultyOneShares.accepted += row.oneAccepted;
-      point.difficultyOneShares.rejected += row.oneRejected;
-    }
-    for (const point of points) point.hashrate = (HASHES_PER_SHARE * point.difficultyOneShares.accepted) / (step / 1000);
-    return {
-      name: user.name,
-      from: new Date(start).toISOString(),
-      to: new Date(start + count * step).toISOString(),
-      step: step / 1000,
-      points,
-    };
+    return { name: user.name, ...(await statsSeries(this.stats, user.name, fromText, toText, stepText)) };
   }
+}
+
+/** The statistics of one user (every user with null), summed per step: the users' and the farm's series. */
+export async function statsSeries(stats: StatsRecorder, userName: string | null, fromText?: string, toText?: string, stepText?: string) {
+  const step = parseStep(stepText);
+  const to = parseInstant('to', toText, Date.now());
+  const from = parseInstant('from', fromText, to - 60 * MINUTE_MS);
+  if (from >= to) throw new BadRequestException('from must be before to');
+  const start = from - (from % MINUTE_MS);
+  const count = Math.ceil((to - start) / step);
+  if (count > MAX_POINTS) throw new BadRequestException(`that is ${count} points; at most ${MAX_POINTS} (use a larger step)`);
+  const points = Array.from({ length: count }, (_, i) => ({
+    time: new Date(start + i * step).toISOString(),
+    shares: { sent: 0, accepted: 0, rejected: 0 },
+    difficultyOneShares: { sent: 0, accepted: 0, rejected: 0 },
+    hashrate: 0,
+  }));
+  for (const row of await stats.rows(userName, start, start + count * step)) {
+    const point = points[Math.floor((row.minute - start) / step)];
+    point.shares.sent += row.sent;
+    point.shares.accepted += row.accepted;
+    point.shares.rejected += row.rejected;
+    point.difficultyOneShares.sent += row.oneSent;
+    point.difficultyOneShares.accepted += row.oneAccepted;
+    point.difficultyOneShares.rejected += row.oneRejected;
+  }
+  for (const point of points) point.hashrate = (HASHES_PER_SHARE * point.difficultyOneShares.accepted) / (step / 1000);
+  return { from: new Date(start).toISOString(), to: new Date(start + count * step).toISOString(), step: step / 1000, points };
 }
 
 @Controller('workers')

@@ -8,6 +8,8 @@ export interface AppConfig {
   readonly metricsTag: string;
   readonly log: { readonly syslog: boolean; readonly level: LogLevelName; readonly format: 'text' | 'json' };
   readonly apiToken: string;
+  /** Serve the farm page at /. */
+  readonly webUi: boolean;
   /** Encrypts pool passwords at rest (empty: stored as given); the previous one, to re-encrypt after a change. */
   readonly secrets: { readonly key: string; readonly previousKey: string };
   /** Registration requires this bearer token (or apiToken); empty: open. */
@@ -134,6 +136,7 @@ function toAppConfig(v: FlagValues): AppConfig {
     metricsTag: v.metricsTag ?? `${stratumAddr.host}:${stratumAddr.port}`,
     log: { syslog: required(v.syslog), level: required(v.logLevel), format: required(v.logFormat) },
     apiToken: v.apiToken ?? '',
+    webUi: required(v.webUi),
     apiRegistrationToken: v.apiRegistrationToken ?? '',
     secrets: { key: v.secretKey ?? '', previousKey: v.previousSecretKey ?? '' },
     apiRates: { registration: required(v.apiRegistrationRate), read: required(v.apiReadRate) },

@@ -134,6 +134,10 @@ export const FLAGS = {
     ...flag('syslog', 'SYSLOG', 'false', parseBoolean, 'plain log lines: no date, no colours (for syslog/journald)'),
     boolean: true,
   },
+  webUi: {
+    ...flag('web.ui', 'WEB_UI', 'true', parseBoolean, 'serve the farm page at / (its assets under /ui)'),
+    boolean: true,
+  },
   apiToken: flag('api.token', 'API_TOKEN', '', parseString, 'bearer token that guards the management API (empty: management disabled)'),
   secretKey: flag(
     'secrets.key',
