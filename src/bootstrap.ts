@@ -21,6 +21,8 @@ export interface RunningProxy {
   /** The bound addresses (useful with port 0). */
   readonly webAddress: string;
   readonly stratumAddress: string;
+  /** The TLS listener's bound address ('' without one). */
+  readonly stratumTlsAddress: string;
   /**
    * Stops taking miners (readiness answers 503), tells the connected ones to reconnect elsewhere when
    * --shutdown.reconnectTo is set, and waits up to --shutdown.drainTimeout for the pools' verdicts on
@@ -101,6 +103,7 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
     stratum,
     webAddress: bound && typeof bound === 'object' ? `${bound.address}:${bound.port}` : '',
     stratumAddress: stratum.address(),
+    stratumTlsAddress: stratum.tlsAddress(),
     drain: () => drain(app, stratum, config),
     close: async () => {
       await app.close();

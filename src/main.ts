@@ -54,7 +54,8 @@ async function main(): Promise<number> {
     return 1;
   }
   logger.log(
-    `stratum-proxy ${packageVersion()}: stratum ${proxy.stratumAddress}, web ${proxy.webAddress}, database ${config.database.type}`,
+    `stratum-proxy ${packageVersion()}: stratum ${proxy.stratumAddress}, web ${proxy.webAddress}, database ${config.database.type}` +
+      (proxy.stratumTlsAddress ? `, stratum TLS ${proxy.stratumTlsAddress}` : ''),
     'Main',
   );
 

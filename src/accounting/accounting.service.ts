@@ -23,6 +23,8 @@ export interface WorkerInfo {
   readonly pool: string;
   /** The account it mines for: 0 the primary, 1 the first backup...; `user` the pool login. */
   readonly account: { readonly index: number; readonly user: string };
+  /** Connected over the TLS listener. */
+  readonly tls?: boolean;
   readonly divider: number;
   /**
    * The proxy checks this worker's shares itself (known algorithm, --shares.validate): its speed comes from
@@ -135,6 +137,8 @@ export interface WorkerSnapshot {
   pool: string;
   /** The account the worker mines for now (index 0: the primary). */
   account: { index: number; pool: string; user: string };
+  /** Connected over the TLS listener (stratum+ssl). */
+  tls: boolean;
   algorithm: string;
   difficulty: number | null;
   shares: { sent: number; accepted: number; rejected: number; valid: number };
@@ -409,7 +413,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  upstreamConnectAttempt(pool: string, outcome: 'success' | 'failure' | 'refused'): void {
+  upstreamConnectAttempt(pool: string, outcome: 'success' | 'failure' | 'refused' | 'tls_failure'): void {
     this.upstreamConnects.inc({ proxy: this.proxy, pool, outcome });
   }
 
@@ -467,6 +471,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
         rig: info.rig,
         pool: info.pool,
         account: { index: info.account.index, pool: info.pool, user: info.account.user },
+        tls: info.tls ?? false,
         algorithm: info.hash,
         difficulty: record.difficulty,
         shares: { sent: counts.sent, accepted: counts.accepted, rejected: counts.rejected, valid: counts.valid },

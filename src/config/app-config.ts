@@ -3,6 +3,13 @@ import { ConfigError, FLAGS, FlagKey, FlagSpec, FlagValues, HostPort, LogLevelNa
 /** The validated configuration every module receives; nothing else reads process.env. */
 export interface AppConfig {
   readonly stratumAddr: HostPort;
+  /** The TLS listener for miners, or null. */
+  readonly stratumTls: {
+    readonly addr: HostPort;
+    readonly certPath: string;
+    readonly keyPath: string;
+    readonly handshakeTimeoutMs: number;
+  } | null;
   readonly webAddr: HostPort;
   readonly database: { readonly type: 'sqlite'; readonly path: string } | { readonly type: 'postgres'; readonly url: string };
   readonly metricsTag: string;
@@ -129,8 +136,19 @@ function toAppConfig(v: FlagValues): AppConfig {
   const dbUrl = v.dbUrl ?? '';
   const path = required(v.dbPath);
   if (!dbUrl && path.trim() === '') throw new ConfigError('--db.path: expected a file name, got ""');
+  const tlsAddr = v.stratumTlsAddr ?? null;
+  if (tlsAddr && (!v.stratumTlsCert || !v.stratumTlsKey))
+    throw new ConfigError('--stratum.tls.addr: needs --stratum.tls.cert and --stratum.tls.key (PEM files)');
   return {
     stratumAddr,
+    stratumTls: tlsAddr
+      ? {
+          addr: tlsAddr,
+          certPath: v.stratumTlsCert!,
+          keyPath: v.stratumTlsKey!,
+          handshakeTimeoutMs: required(v.stratumTlsHandshakeTimeout),
+        }
+      : null,
     webAddr: required(v.webAddr),
     database: dbUrl ? { type: 'postgres', url: dbUrl } : { type: 'sqlite', path },
     metricsTag: v.metricsTag ?? `${stratumAddr.host}:${stratumAddr.port}`,

@@ -176,6 +176,28 @@ export const FLAGS = {
   ),
   logLevel: flag('log.level', 'LOG_LEVEL', 'info', oneOf(...LOG_LEVELS), 'lowest level logged: error, warn, info, debug, verbose'),
   logFormat: flag('log.format', 'LOG_FORMAT', 'text', oneOf('text', 'json'), 'text, or json (one object per line)'),
+  stratumTlsAddr: flag(
+    'stratum.tls.addr',
+    'STRATUM_TLS_ADDR',
+    '',
+    (raw) => (raw.trim() === '' ? null : parseHostPort(raw)),
+    'address of a TLS listener for miners (stratum+ssl), beside the plain one; empty: none',
+  ),
+  stratumTlsCert: flag(
+    'stratum.tls.cert',
+    'STRATUM_TLS_CERT',
+    '',
+    parseString,
+    'PEM certificate (chain) of the TLS listener; reloaded on SIGHUP or when the file changes',
+  ),
+  stratumTlsKey: flag('stratum.tls.key', 'STRATUM_TLS_KEY', '', parseString, 'PEM private key of the TLS listener'),
+  stratumTlsHandshakeTimeout: flag(
+    'stratum.tls.handshakeTimeout',
+    'STRATUM_TLS_HANDSHAKE_TIMEOUT',
+    '5s',
+    parseDuration,
+    'a miner that does not finish the TLS handshake in this time is closed',
+  ),
   extranonce1Size: flag(
     'stratum.extranonce1Size',
     'STRATUM_EXTRANONCE1_SIZE',

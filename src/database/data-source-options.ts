@@ -11,6 +11,7 @@ import { AlgorithmDetection1732700000000 } from './migrations/1732700000000-algo
 import { PoolAggregation1732800000000 } from './migrations/1732800000000-pool-aggregation.js';
 import { Failover1732900000000 } from './migrations/1732900000000-failover.js';
 import { PasswordDigests1733000000000 } from './migrations/1733000000000-password-digests.js';
+import { PoolTls1733100000000 } from './migrations/1733100000000-pool-tls.js';
 
 export const ENTITIES = [Algorithm, Pool, User, UserBackup, WorkerStat];
 export const MIGRATIONS = [
@@ -20,6 +21,7 @@ export const MIGRATIONS = [
   PoolAggregation1732800000000,
   Failover1732900000000,
   PasswordDigests1733000000000,
+  PoolTls1733100000000,
 ];
 
 /** One options object for Nest and the TypeORM CLI: migrations run at start, never `synchronize`. */

@@ -1,7 +1,23 @@
-import { IsDefined, IsInt, IsNotEmpty, IsNumber, IsOptional, IsPositive, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import {
+  IsBoolean,
+  IsDefined,
+  IsInt,
+  IsNotEmpty,
+  IsNumber,
+  IsOptional,
+  IsPositive,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 
 const ALGORITHM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const HOST_NAME = /^(?=.{1,255}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+/** A SHA-256 fingerprint as tools print it: 64 hex digits, with or without colons. */
+export const TLS_FINGERPRINT = /^(?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$/;
 
 export class CreateAlgorithmDto {
   @IsDefined()
@@ -29,7 +45,19 @@ export class UpdateAlgorithmDto {
   divider?: number;
 }
 
-export class CreatePoolDto {
+/** How a pool is reached over TLS: optional in both creating and changing a pool. */
+class PoolTlsFields {
+  @IsOptional()
+  @IsBoolean({ message: 'tls must be true or false' })
+  tls?: boolean;
+
+  /** SHA-256 of the pool's certificate (hex, colons allowed); null: verify against the CAs. */
+  @IsOptional()
+  @Matches(TLS_FINGERPRINT, { message: 'tlsFingerprint must be a SHA-256 fingerprint: 64 hex digits, colons allowed' })
+  tlsFingerprint?: string | null;
+}
+
+export class CreatePoolDto extends PoolTlsFields {
   @IsDefined()
   @IsString()
   @Matches(HOST_NAME, { message: 'host must be a host name or IPv4 address' })
@@ -54,7 +82,7 @@ export class CreatePoolDto {
   aggregation?: number | null;
 }
 
-export class UpdatePoolDto {
+export class UpdatePoolDto extends PoolTlsFields {
   @IsOptional()
   @IsString()
   @Matches(HOST_NAME, { message: 'host must be a host name or IPv4 address' })

@@ -37,6 +37,14 @@ export class Pool {
   @Column({ type: 'integer', nullable: true })
   aggregation: number | null;
 
+  /** Reached over TLS (stratum+ssl): its certificate verified against the system's CAs and its host name. */
+  @Column({ type: 'boolean', default: false })
+  tls: boolean;
+
+  /** With TLS: the certificate's SHA-256 fingerprint (64 hex) accepted instead of CA verification (self-signed pools). */
+  @Column({ name: 'tls_fingerprint', type: 'varchar', length: 64, nullable: true })
+  tlsFingerprint: string | null;
+
   /** The extranonce2 size the pool gave at its last subscribe (null: not connected yet): sizes miners' extranonce2. */
   @Column({ name: 'extranonce2_size', type: 'integer', nullable: true })
   extranonce2Size: number | null;

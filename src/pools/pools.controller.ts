@@ -21,6 +21,9 @@ export interface PoolView {
   aggregation: number | null;
   /** The extranonce2 size the pool gave at its last subscribe; null until the proxy has connected to it. */
   extranonce2Size: number | null;
+  /** Reached over TLS; with `tlsFingerprint`, pinned to that certificate (SHA-256, hex) instead of the CAs. */
+  tls: boolean;
+  tlsFingerprint: string | null;
 }
 
 export const poolView = (pool: Pool): PoolView => ({
@@ -33,6 +36,8 @@ export const poolView = (pool: Pool): PoolView => ({
   detectedAt: pool.detectedAt ? pool.detectedAt.toISOString() : null,
   aggregation: pool.aggregation ?? null,
   extranonce2Size: pool.extranonce2Size ?? null,
+  tls: pool.tls ?? false,
+  tlsFingerprint: pool.tlsFingerprint ?? null,
 });
 
 const algorithmView = (algorithm: Algorithm) => ({ id: algorithm.id, name: algorithm.name, divider: algorithm.divider });

@@ -38,7 +38,7 @@ export class PoolsService {
   }
 
   /** A pool registered by a user under --pools.allowUnknown: its algorithm is detected later. */
-  async createUnknown(host: string, port: number): Promise<Pool> {
+  async createUnknown(host: string, port: number, tls = false): Promise<Pool> {
     const unknown = await this.algorithmNamed(UNKNOWN_ALGORITHM);
     try {
       return await this.pools.save(
@@ -49,6 +49,8 @@ export class PoolsService {
           detectedAt: null,
           aggregation: null,
           extranonce2Size: null,
+          tls,
+          tlsFingerprint: null,
         }),
       );
     } catch (error) {
@@ -76,7 +78,10 @@ export class PoolsService {
       algorithm: await this.algorithmNamed(dto.algorithm),
       aggregation: dto.aggregation ?? null,
       extranonce2Size: null,
+      tlsFingerprint: normalizeFingerprint(dto.tlsFingerprint),
     });
+    // A pinned fingerprint only means something over TLS.
+    pool.tls = dto.tls ?? pool.tlsFingerprint !== null;
     return this.save(pool);
   }
 
@@ -89,6 +94,9 @@ export class PoolsService {
       pool.detectedAt = null; // set by hand from now on
     }
     if (dto.aggregation !== undefined) pool.aggregation = dto.aggregation;
+    if (dto.tlsFingerprint !== undefined) pool.tlsFingerprint = normalizeFingerprint(dto.tlsFingerprint);
+    if (dto.tls !== undefined) pool.tls = dto.tls;
+    else if (dto.tlsFingerprint) pool.tls = true;
     const saved = await this.save(pool);
     this.changes.emit(saved);
     return saved;
@@ -145,4 +153,9 @@ export class PoolsService {
       throw error;
     }
   }
+}
+
+/** Fingerprints are stored as 64 lower-case hex digits, whichever way they were written. */
+function normalizeFingerprint(value: string | null | undefined): string | null {
+  return value ? value.replace(/:/g, '').toLowerCase() : null;
 }

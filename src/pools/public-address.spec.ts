@@ -35,6 +35,13 @@ describe('pool addresses', () => {
       expect(parsePoolAddress(bad), bad).toBeNull();
   });
 
+  it('reads stratum+tcp, stratum+ssl and stratum+tls URLs', () => {
+    expect(parsePoolAddress('stratum+ssl://pool.example.com:4444')).toEqual({ host: 'pool.example.com', port: 4444, tls: true });
+    expect(parsePoolAddress('stratum+tls://[2001:db8::1]:443')).toEqual({ host: '2001:db8::1', port: 443, tls: true });
+    expect(parsePoolAddress('stratum+tcp://pool.example.com:3333')).toEqual({ host: 'pool.example.com', port: 3333, tls: false });
+    expect(parsePoolAddress('http://pool.example.com:3333')).toBeNull();
+  });
+
   it('writes IPv6 hosts in brackets', () => {
     expect(formatPoolAddress('2001:db8::1', 3333)).toBe('[2001:db8::1]:3333');
     expect(formatPoolAddress('pool.example.com', 1)).toBe('pool.example.com:1');

@@ -35,15 +35,21 @@ export function nonPublicReason(address: string): string | null {
   return NOT_PUBLIC.check(address, family === 4 ? 'ipv4' : 'ipv6') ? `${address} is not a public address` : null;
 }
 
-/** host:port, or [IPv6]:port; null when it is neither. Hosts come back without brackets. */
-export function parsePoolAddress(text: string): { host: string; port: number } | null {
+/**
+ * host:port or [IPv6]:port, optionally as a URL `stratum+tcp://`, `stratum+ssl://` or `stratum+tls://`
+ * (`tls` then says which); null when it is none of these. Hosts come back without brackets.
+ */
+export function parsePoolAddress(input: string): { host: string; port: number; tls?: boolean } | null {
+  const scheme = /^stratum\+(tcp|ssl|tls):\/\//i.exec(input);
+  const text = scheme ? input.slice(scheme[0].length) : input;
+  const tls = scheme ? scheme[1].toLowerCase() !== 'tcp' : undefined;
   const bracketed = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(text);
   const plain = /^([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/.exec(text);
   const host = bracketed ? bracketed[1] : plain?.[1];
   const port = Number(bracketed ? bracketed[2] : plain?.[3]);
   if (host === undefined || !Number.isInteger(port) || port < 1 || port > 65535) return null;
   if (bracketed && isIP(host) !== 6) return null;
-  return { host, port };
+  return tls === undefined ? { host, port } : { host, port, tls };
 }
 
 /** How a pool's address is written: [IPv6]:port for IPv6 hosts. */

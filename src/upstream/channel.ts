@@ -122,8 +122,8 @@ export type FailoverReason = 'unreachable' | 'refused' | 'no_job' | 'failback';
 /** What a channel tells the service that owns it (accounting, bookkeeping). Accounts by their index. */
 export interface ChannelHost {
   accountUp(channel: Channel, index: number): void;
-  /** A working connection of the account ended (wasReady), or an attempt to connect failed. */
-  accountDown(channel: Channel, index: number, wasReady: boolean): void;
+  /** A working connection of the account ended (wasReady), or an attempt to connect failed (why, when known). */
+  accountDown(channel: Channel, index: number, wasReady: boolean, reason?: string): void;
   accountRefused(channel: Channel, index: number): void;
   /** The sessions now mine on another account (counted once the new one works). */
   failover(channel: Channel, from: number, to: number, reason: FailoverReason): void;
@@ -446,7 +446,7 @@ export class Channel {
       onVersionMask: (mask) => mine() && this.each((member) => member.channelVersionMask(mask, this)),
       onDown: (reason, wasReady) => {
         if (!mine()) return;
-        this.lost(wasReady);
+        this.lost(wasReady, reason);
         if (!wasReady) this.accountFailed('unreachable', `pool unreachable: ${this.poolAddress} (${reason})`);
       },
       onProtocolError: (kind) => mine() && this.host.poolProtocolError(this, kind),
@@ -481,7 +481,7 @@ export class Channel {
   }
 
   /** The active connection dropped or an attempt failed: its jobs are void. */
-  private lost(wasReady: boolean): void {
+  private lost(wasReady: boolean, reason?: string): void {
     this.retireJobs();
     this.forceClean = true;
     if (this.jobTimer) clearTimeout(this.jobTimer);
@@ -490,7 +490,7 @@ export class Channel {
       this.host.accountDown(this, this.countedUp, true);
       this.countedUp = null;
     } else if (!wasReady) {
-      this.host.accountDown(this, this.activeIndex, false);
+      this.host.accountDown(this, this.activeIndex, false, reason);
     }
     this.each((member) => member.channelDown(wasReady, this));
   }

@@ -184,11 +184,11 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
     this.accounting.poolConnected(pool.address, pool.algorithm.name, pool.algorithm.divider);
   }
 
-  accountDown(channel: Channel, index: number, wasReady: boolean): void {
+  accountDown(channel: Channel, index: number, wasReady: boolean, reason?: string): void {
     const pool = this.poolOf(channel, index);
     if (!pool) return;
     if (wasReady) this.accounting.poolDisconnected(pool.address);
-    else this.accounting.upstreamConnectAttempt(pool.address, 'failure');
+    else this.accounting.upstreamConnectAttempt(pool.address, reason?.startsWith('TLS') ? 'tls_failure' : 'failure');
   }
 
   accountRefused(channel: Channel, index: number): void {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { lookup as dnsLookup, LookupAddress, LookupOptions } from 'node:dns';
 import { connect, isIP, Socket } from 'node:net';
+import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import { nonPublicReason } from '../pools/public-address.js';
 import { normalizeError, StratumError, StratumErrorCode } from '../protocol/errors.js';
 import {
@@ -33,6 +34,8 @@ export interface PoolAccount {
   readonly port: number;
   readonly user: string;
   readonly password: string;
+  /** Over TLS: the pool's certificate verified against the CAs and the host name, or pinned to a SHA-256 fingerprint. */
+  readonly tls?: { readonly fingerprint: string | null } | null;
 }
 
 export interface PoolConnectionOptions {
@@ -209,9 +212,20 @@ export class PoolConnection {
     const splitter = new LineSplitter(this.options.maxLineLength);
     const host = this.account.host;
     const refused = this.options.publicOnly && isIP(host) ? nonPublicReason(host) : null;
+    const lookup = this.options.publicOnly ? publicLookup : undefined;
+    const tls = this.account.tls ?? null;
     const socket = refused
       ? new Socket()
-      : connect({ host, port: this.port, noDelay: true, lookup: this.options.publicOnly ? publicLookup : undefined });
+      : tls
+        ? tlsConnect({
+            host,
+            port: this.port,
+            lookup,
+            // SNI and host-name verification need a name; a pinned certificate is checked by its fingerprint instead.
+            servername: isIP(host) ? undefined : host,
+            rejectUnauthorized: tls.fingerprint === null,
+          })
+        : connect({ host, port: this.port, noDelay: true, lookup });
     this.socket = socket;
     if (refused) {
       setImmediate(() => this.down(socket, `${refused} (--pools.allowPrivate)`));
@@ -219,7 +233,18 @@ export class PoolConnection {
     }
     const handshakeTimer = setTimeout(() => this.down(socket, 'connect/handshake timeout'), this.options.connectTimeoutMs);
     socket.setKeepAlive(true, 30_000);
-    socket.on('connect', () => void this.handshake(socket, handshakeTimer));
+    if (tls) {
+      socket.setNoDelay(true);
+      socket.on('secureConnect', () => {
+        const pinned = tls.fingerprint;
+        const got = (socket as TLSSocket).getPeerCertificate().fingerprint256?.replace(/:/g, '').toLowerCase() ?? '';
+        if (pinned !== null && got !== pinned)
+          return this.down(socket, `TLS certificate fingerprint ${got || 'missing'} is not the pinned ${pinned}`);
+        void this.handshake(socket, handshakeTimer);
+      });
+    } else {
+      socket.on('connect', () => void this.handshake(socket, handshakeTimer));
+    }
     // A pool gets a bounded share too: lines are handled a batch per turn of the event loop, and the socket
     // is paused while a backlog waits, so a flooding pool cannot hold up miners or other pools.
     const backlog: string[] = [];
@@ -254,7 +279,9 @@ export class PoolConnection {
       if (backlog.length - head > POOL_MAX_BACKLOG) socket.pause();
       if (!scheduled) serve();
     });
-    socket.on('error', (error: NodeJS.ErrnoException) => this.down(socket, error.code ?? error.message));
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      this.down(socket, tls && isTlsError(error) ? tlsReason(error) : (error.code ?? error.message)),
+    );
     socket.on('close', () => {
       clearTimeout(handshakeTimer);
       this.down(socket, 'closed by the pool');
@@ -485,4 +512,15 @@ function publicLookup(hostname: string, options: LookupOptions, callback: Lookup
     if (options.all) return callback(null, addresses);
     callback(null, addresses[0].address, addresses[0].family);
   });
+}
+
+/** A TLS failure rather than a network one: OpenSSL's verification codes, Node's ERR_TLS_* and ERR_SSL_*, EPROTO. */
+function isTlsError(error: NodeJS.ErrnoException): boolean {
+  const code = error.code ?? '';
+  return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code === 'EPROTO' || (code !== '' && !code.startsWith('E'));
+}
+
+/** "TLS <code>: <what OpenSSL said>", which reaches the miner's authorize answer. */
+function tlsReason(error: NodeJS.ErrnoException): string {
+  return `TLS ${error.code}: ${error.message}`.slice(0, 240);
 }

@@ -135,11 +135,15 @@ export class UsersService implements OnModuleInit {
   private async poolFor(poolAddress: string): Promise<Pool> {
     const parsed = parsePoolAddress(poolAddress);
     if (!parsed) throw new InvalidAccountError(`pool ${poolAddress} is not "host:port" or "[IPv6]:port"`);
-    const { host, port } = parsed;
+    const { host, port, tls } = parsed;
     let pool = await this.pools.findByAddress(host, port);
+    if (pool && tls !== undefined && tls !== pool.tls)
+      throw new InvalidAccountError(
+        `pool ${pool.address} is registered ${pool.tls ? 'with' : 'without'} TLS: use ${pool.tls ? 'stratum+ssl://' : 'stratum+tcp://'}`,
+      );
     if (!pool && this.config.pools.allowUnknown) {
       if (!this.config.pools.allowPrivate) await refuseNonPublic(host);
-      pool = await this.pools.createUnknown(host, port);
+      pool = await this.pools.createUnknown(host, port, tls ?? false);
       this.logger.log(`added pool ${pool.address} of unknown algorithm (--pools.allowUnknown): it is detected from the first shares`);
     }
     if (!pool) throw new UnsupportedPoolError(`pool ${formatPoolAddress(host.toLowerCase(), port)} is not supported`);

@@ -1,6 +1,7 @@
 // A simulated miner for e2e tests: speaks Stratum to the proxy and really hashes (sha256d) at the tiny
 // difficulty the simulated pool sets, so only shares built with the right extranonce and byte order pass.
 import { connect, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { difficultyToTarget } from '../../src/protocol/difficulty.js';
 import { LineSplitter } from '../../src/protocol/line-splitter.js';
 import { buildHeader, hashMeetsTarget, rolledVersion, targetBytes } from '../../src/protocol/share-hash.js';
@@ -47,6 +48,8 @@ export interface SimMinerOptions {
   suggestDifficulty?: number;
   /** Subscribe with no parameters at all (no user agent, no session to resume), as the plainest firmware does. */
   bareSubscribe?: boolean;
+  /** Connect over TLS (stratum+ssl), trusting this CA. */
+  tls?: { ca: string | Buffer; servername?: string };
 }
 
 export class SimMiner {
@@ -72,11 +75,14 @@ export class SimMiner {
     readonly options: SimMinerOptions,
   ) {}
 
-  /** Opens the TCP connection only. */
+  /** Opens the TCP (or TLS) connection only. */
   async open(): Promise<void> {
-    const socket = connect(this.port, '127.0.0.1');
+    const secure = this.options.tls;
+    const socket = secure
+      ? tlsConnect({ host: '127.0.0.1', port: this.port, ca: secure.ca, servername: secure.servername ?? 'localhost' })
+      : connect(this.port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
+      socket.once(secure ? 'secureConnect' : 'connect', resolve);
       socket.once('error', reject);
     });
     socket.on('error', () => undefined);

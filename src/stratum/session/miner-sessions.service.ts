@@ -35,7 +35,13 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
     // A newly registered pool is connected once to learn its extranonce2 size before the name's miners come.
     users.onAccountsAdded((accounts) => {
       for (const { pool, accountUser, accountPassword } of accounts)
-        upstream.learnPoolSize(pool, { host: pool.host, port: pool.port, user: accountUser, password: accountPassword });
+        upstream.learnPoolSize(pool, {
+          host: pool.host,
+          port: pool.port,
+          user: accountUser,
+          password: accountPassword,
+          tls: poolTls(pool),
+        });
     });
     this.prefixes = new PrefixAllocator(config.stratum.extranonce1Size);
   }
@@ -108,7 +114,7 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
   attachChannel(session: MinerSession, user: User): Channel {
     const accounts = accountsOf(user).map(({ pool, accountUser, accountPassword }) => ({
       pool,
-      account: { host: pool.host, port: pool.port, user: accountUser, password: accountPassword },
+      account: { host: pool.host, port: pool.port, user: accountUser, password: accountPassword, tls: poolTls(pool) },
     }));
     return this.upstream.attach(session, { name: user.name, accounts, minerExtranonce2Size: session.extranonce2Size });
   }
@@ -189,6 +195,7 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
       hash: user.pool.algorithm.name,
       pool: account?.pool ?? user.pool.address,
       account: { index: account?.index ?? 0, user: account?.user ?? user.accountUser },
+      tls: connection.tls,
       divider: user.pool.algorithm.divider,
       validated: session.validated,
     };
@@ -216,4 +223,9 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
       if (!this.byId.has(id)) return id;
     }
   }
+}
+
+/** How a pool is reached: over TLS (pinned or verified) or not. */
+function poolTls(pool: Pool): { fingerprint: string | null } | null {
+  return pool.tls ? { fingerprint: pool.tlsFingerprint ?? null } : null;
 }

@@ -48,6 +48,8 @@ export class StratumConnection {
   remoteAddress: string;
   remotePort: number;
   protocolErrors = 0;
+  /** Came in over the TLS listener. */
+  tls = false;
   closeReason: CloseReason | null = null;
   private readonly closeListeners: ((reason: CloseReason) => void)[] = [];
   private junkCount = 0;

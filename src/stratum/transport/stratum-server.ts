@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
-import { readFileSync } from 'node:fs';
+import { readFileSync, watch } from 'node:fs';
+import { createSecureContext, createServer as createTlsServer, Server as TlsServer, TLSSocket } from 'node:tls';
 import { createServer, Server as NetServer, Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isObservable, lastValueFrom } from 'rxjs';
@@ -38,6 +39,10 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
   private readonly addressesWarned = new Set<string>();
   /** PROXY header problems logged so far (the first few only; all are counted). */
   private proxyWarnings = 0;
+  private tlsServer: TlsServer | null = null;
+  private tlsWarnings = 0;
+  /** Undo the certificate reload triggers (SIGHUP listener, file watchers). */
+  private readonly stopReloading: (() => void)[] = [];
   /** The miner connections accepted at once: the flag, or what the open-file limit allows. */
   maxConnections = 0;
 
@@ -62,6 +67,7 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
    */
   stopAccepting(): void {
     if (this.server?.listening) this.server.close();
+    if (this.tlsServer?.listening) this.tlsServer.close();
   }
 
   /** Asks every connected miner to reconnect to host:port (client.reconnect), e.g. another instance. */
@@ -73,7 +79,7 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
 
   listen(callback: (error?: unknown) => void): void {
     const { host, port } = this.config.stratumAddr;
-    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const server = createServer({ noDelay: true }, (socket) => this.accept(socket, false));
     this.maxConnections = this.connectionBudget();
     server.maxConnections = this.maxConnections;
     const onError = (error: NodeJS.ErrnoException) => {
@@ -86,8 +92,78 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
       server.on('error', (error) => this.logger.error(`stratum listener: ${error.message}`));
       this.server = server;
       this.logger.log(`stratum listening on ${this.address()}, up to ${this.maxConnections} miner connections`);
-      callback();
+      if (!this.config.stratumTls) return callback();
+      this.listenTls().then(
+        () => callback(),
+        (error: Error) => {
+          server.close();
+          callback(error);
+        },
+      );
     });
+  }
+
+  /** The bound address of the TLS listener ('' without one). */
+  tlsAddress(): string {
+    const bound = this.tlsServer?.address();
+    return bound && typeof bound === 'object' ? `${bound.address}:${bound.port}` : '';
+  }
+
+  /**
+   * The TLS listener beside the plain one: the same sessions, handlers and limits. A handshake that does
+   * not finish within --stratum.tls.handshakeTimeout is closed and counted; the certificate is read again on
+   * SIGHUP or when its files change, and a bad file keeps the old one.
+   */
+  private async listenTls(): Promise<void> {
+    const options = this.config.stratumTls!;
+    const context = readTlsFiles(options.certPath, options.keyPath);
+    const server = createTlsServer({ ...context, handshakeTimeout: options.handshakeTimeoutMs }, (socket) => this.accept(socket, true));
+    server.maxConnections = this.maxConnections;
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+      // Node reports a handshake that timed out or failed but leaves the connection open: close it.
+      socket.destroy();
+      this.onProtocolError('tls_handshake');
+      if (this.tlsWarnings++ < 10) this.logger.warn(`TLS handshake with a miner failed: ${error.code ?? error.message}`);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(new Error(`cannot listen on --stratum.tls.addr ${options.addr.host}:${options.addr.port}: ${describeListenError(error)}`)),
+      );
+      server.listen(options.addr.port, options.addr.host, () => resolve());
+    });
+    server.on('error', (error) => this.logger.error(`stratum TLS listener: ${error.message}`));
+    this.tlsServer = server;
+    this.logger.log(`stratum TLS listening on ${this.tlsAddress()}`);
+    const reload = () => this.reloadCertificate();
+    process.on('SIGHUP', reload);
+    this.stopReloading.push(() => process.off('SIGHUP', reload));
+    for (const file of [options.certPath, options.keyPath]) {
+      // Renewal tools replace the file: watch the directory entry, and settle a burst of changes into one reload.
+      let timer: NodeJS.Timeout | null = null;
+      const watcher = watch(file, () => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(reload, 200);
+      });
+      watcher.on('error', () => undefined);
+      this.stopReloading.push(() => {
+        if (timer) clearTimeout(timer);
+        watcher.close();
+      });
+    }
+  }
+
+  /** Reads the certificate and key again; miners connected keep their connections (new ones get the new one). */
+  reloadCertificate(): boolean {
+    const options = this.config.stratumTls;
+    if (!options || !this.tlsServer) return false;
+    try {
+      this.tlsServer.setSecureContext(readTlsFiles(options.certPath, options.keyPath));
+      this.logger.log(`TLS certificate reloaded from ${options.certPath}`);
+      return true;
+    } catch (error) {
+      this.logger.error(`TLS certificate reload failed, keeping the old one: ${(error as Error).message}`);
+      return false;
+    }
   }
 
   /**
@@ -122,10 +198,13 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
   }
 
   async close(): Promise<void> {
-    const server = this.server;
+    const servers = [this.server, this.tlsServer];
     this.server = null;
+    this.tlsServer = null;
+    for (const stop of this.stopReloading.splice(0)) stop();
     for (const connection of this.connections) connection.close('server-shutdown');
-    if (server) await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+    for (const server of servers)
+      if (server) await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
   }
 
   on<K extends keyof StratumServerEvents>(event: K, callback: StratumServerEvents[K]): void {
@@ -137,9 +216,10 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
     return this.server as T;
   }
 
-  private accept(socket: Socket): void {
+  private accept(socket: Socket, tls: boolean): void {
     const limits = this.config.stratum;
     const connection = new StratumConnection(socket, limits, (kind) => this.onProtocolError(kind));
+    connection.tls = tls;
     let ip: string | null = null;
     const splitter = new LineSplitter(limits.maxLineLength);
     const backlog = new LineQueue();
@@ -335,6 +415,25 @@ const MAX_BACKLOG = 256;
 const RESERVED_DESCRIPTORS = 256;
 /** Where the open-file limit cannot be read (not Linux). */
 const FALLBACK_MAX_CONNECTIONS = 50_000;
+
+/** The listener's certificate and key, read now (a missing or bad file throws, naming it). */
+function readTlsFiles(certPath: string, keyPath: string): { cert: Buffer; key: Buffer } {
+  const read = (path: string, what: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new Error(`cannot read the TLS ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
+  const files = { cert: read(certPath, 'certificate'), key: read(keyPath, 'key') };
+  // Checked here, so that a bad pair is refused with a clear message rather than at the first handshake.
+  try {
+    createSecureContext(files);
+  } catch (error) {
+    throw new Error(`the TLS certificate ${certPath} and key ${keyPath} do not make a usable pair: ${(error as Error).message}`);
+  }
+  return files;
+}
 
 /** The soft open-file limit of this process (Linux: /proc/self/limits), or null when unknown. */
 export function openFileLimit(): number | null {
