@@ -7,7 +7,11 @@ import type { SimPool } from './support/sim-pool.js';
 import { toolSkipReason } from './support/tools.js';
 
 const chromiumMissing = toolSkipReason('chromium');
-const DOCS = fileURLToPath(new URL('../docs/', import.meta.url));
+/**
+ * Screenshots go to .ci/out/screenshots/ on every run; with UPDATE_SCREENSHOTS=1 to docs/ (the two the
+ * README shows), so that a test run does not rewrite committed files.
+ */
+const SHOTS = fileURLToPath(new URL(process.env.UPDATE_SCREENSHOTS === '1' ? '../docs/' : '../.ci/out/screenshots/', import.meta.url));
 const RATE = 20_000; // hashes per second, per simulated miner
 const HASHING_MS = 14_000;
 
@@ -71,9 +75,9 @@ describe('the farm page in a real browser (Debian chromium)', () => {
     await page.fill('#filter', 'rig2');
     expect(await page.$$eval('#workers-table tbody tr', (rows) => rows.length)).toBe(1);
     await page.fill('#filter', '');
-    mkdirSync(DOCS, { recursive: true });
-    await page.screenshot({ path: `${DOCS}farm-page.png`, fullPage: true });
-    await (await page.$('#workers-section'))!.screenshot({ path: `${DOCS}workers-table.png` });
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: `${SHOTS}farm-page.png`, fullPage: true });
+    await (await page.$('#workers-section'))!.screenshot({ path: `${SHOTS}workers-table.png` });
     await page.close();
   });
 
