@@ -232,3 +232,29 @@ describe('abuse from one connection (a healthy miner hashes throughout)', () => 
     expect(sampleWith(after, 'proxy_miner_disconnects_total', { reason: 'line-timeout' })).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('a miner that sends nothing useful', () => {
+  const farm = new Farm();
+
+  beforeAll(() => farm.start(['--stratum.idleTimeout=1s']));
+  afterAll(() => farm.stop());
+
+  it('is closed after the idle timeout even while it keeps sending notifications', async () => {
+    const client = await RawClient.open(farm.stratumPort);
+    client.request(1, 'mining.subscribe', []);
+    await client.response(1);
+    const subscribedAt = Date.now();
+    // Under the junk limit, but not one useful message.
+    const noise = setInterval(() => client.send('{"id":null,"method":"mining.extranonce.subscribe","params":[]}\n'), 200);
+    try {
+      await client.closed(4000);
+      const waited = (client.closedAt ?? Date.now()) - subscribedAt;
+      expect(waited).toBeGreaterThan(900);
+      expect(waited).toBeLessThan(2000);
+    } finally {
+      clearInterval(noise);
+    }
+    const metrics = (await farm.http.get('/metrics').expect(200)).text;
+    expect(sampleWith(metrics, 'proxy_miner_disconnects_total', { reason: 'idle-timeout' })).toBe(1);
+  });
+});

@@ -87,8 +87,8 @@ export class MinerSession implements ChannelMember {
   /** The difficulty the miner was last told (its own: at most the pool's). */
   difficulty: number | null = null;
   private steps: DifficultyStep[] = [];
-  /** Shares this session had remembered per channel job (the last few jobs). */
-  private readonly rememberedPerJob = new Map<number, number>();
+  /** Shares this session had remembered per channel job (the last few jobs); made at the first share. */
+  private rememberedPerJob: Map<number, number> | null = null;
   private vardiff: Vardiff | null = null;
   private cachedTarget: { difficulty: number; bytes: Buffer } | null = null;
   private forceCleanNext = true;
@@ -379,12 +379,12 @@ export class MinerSession implements ChannelMember {
    * so one miner cannot push the others' shares out.
    */
   private remember(job: ChannelJob, key: string): boolean {
-    const count = this.rememberedPerJob.get(job.seq) ?? 0;
+    const remembered = (this.rememberedPerJob ??= new Map());
+    const count = remembered.get(job.seq) ?? 0;
     if (count >= MAX_SHARES_PER_SESSION_JOB) return true;
     if (!job.remember(key, MAX_SHARES_PER_JOB)) return false;
-    if (!this.rememberedPerJob.has(job.seq) && this.rememberedPerJob.size >= 4)
-      this.rememberedPerJob.delete(this.rememberedPerJob.keys().next().value as number);
-    this.rememberedPerJob.set(job.seq, count + 1);
+    if (!remembered.has(job.seq) && remembered.size >= 4) remembered.delete(remembered.keys().next().value as number);
+    remembered.set(job.seq, count + 1);
     return true;
   }
 

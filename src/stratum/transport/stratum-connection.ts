@@ -50,6 +50,8 @@ export class StratumConnection {
   protocolErrors = 0;
   /** Came in over the TLS listener. */
   tls = false;
+  /** When it last sent a useful message (0: before its first byte): the idle deadline counts from here. */
+  lastUsefulAt = 0;
   closeReason: CloseReason | null = null;
   private readonly closeListeners: ((reason: CloseReason) => void)[] = [];
   private junkCount = 0;

@@ -41,6 +41,8 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
   private proxyWarnings = 0;
   private tlsServer: TlsServer | null = null;
   private tlsWarnings = 0;
+  /** Closes connections without a useful message for --stratum.idleTimeout: one timer for all of them. */
+  private idleSweep: NodeJS.Timeout | null = null;
   /** Undo the certificate reload triggers (SIGHUP listener, file watchers). */
   private readonly stopReloading: (() => void)[] = [];
   /** The miner connections accepted at once: the flag, or what the open-file limit allows. */
@@ -197,7 +199,27 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
     return bound && typeof bound === 'object' ? `${bound.address}:${bound.port}` : '';
   }
 
+  /**
+   * One timer for every connection's idle deadline (a timer each cost memory per miner): connections that
+   * sent nothing useful for --stratum.idleTimeout are closed, within a tenth of it.
+   */
+  private startIdleSweep(): void {
+    if (this.idleSweep) return;
+    const idleMs = this.config.stratum.idleTimeoutMs;
+    this.idleSweep = setInterval(
+      () => {
+        const cutoff = Date.now() - idleMs;
+        for (const connection of this.connections)
+          if (connection.lastUsefulAt !== 0 && connection.lastUsefulAt < cutoff) connection.close('idle-timeout');
+      },
+      Math.max(50, Math.min(30_000, idleMs / 10)),
+    );
+    this.idleSweep.unref();
+  }
+
   async close(): Promise<void> {
+    if (this.idleSweep) clearInterval(this.idleSweep);
+    this.idleSweep = null;
     const servers = [this.server, this.tlsServer];
     this.server = null;
     this.tlsServer = null;
@@ -226,7 +248,6 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
     let sawFirstByte = false;
     let pumping = false;
     let lineTimer: NodeJS.Timeout | null = null;
-    let idleTimer: NodeJS.Timeout | null = null;
     this.connections.add(connection);
     this.logger.debug?.(`connection ${connection.id} from ${connection.address}`);
 
@@ -240,7 +261,7 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
       pumping = true;
       while (backlog.length > 0 && connection.isOpen) {
         for (let served = 0; served < LINES_PER_TURN && backlog.length > 0 && connection.isOpen; served++) {
-          if (await this.handleLine(connection, backlog.shift())) idleTimer?.refresh();
+          if (await this.handleLine(connection, backlog.shift())) connection.lastUsefulAt = Date.now();
         }
         if (socket.isPaused() && backlog.length <= MAX_BACKLOG / 2 && connection.isOpen) socket.resume();
         if (backlog.length > 0) await nextTurn();
@@ -258,7 +279,8 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
         sawFirstByte = true;
         // From now on only useful messages keep the connection: junk and bytes trickled in do not.
         socket.setTimeout(0);
-        idleTimer = setTimeout(() => connection.close('idle-timeout'), limits.idleTimeoutMs);
+        connection.lastUsefulAt = Date.now();
+        this.startIdleSweep();
       }
       let lines: string[];
       try {
@@ -311,7 +333,7 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
     socket.on('error', () => connection.close('socket-error'));
     socket.on('close', () => connection.close('client-closed'));
     connection.onClose((reason) => {
-      for (const timer of [lineTimer, idleTimer]) if (timer) clearTimeout(timer);
+      if (lineTimer) clearTimeout(lineTimer);
       backlog.clear();
       this.connections.delete(connection);
       if (ip !== null) {
