@@ -11,6 +11,14 @@ import { SimPool } from './support/sim-pool.js';
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const READY = /stratum-proxy \S+: stratum (\S+), web (\S+), database (\w+)/;
 
+/** Registers the pool (token `t`) and an account on it through a running proxy's API; the name. */
+async function registerOn(web: string, pool: SimPool, user: string): Promise<string> {
+  const post = (path: string, body: object) =>
+    fetch(`http://${web}/api/v1${path}`, { method: 'POST', headers: { Authorization: 'Bearer t' }, body: JSON.stringify(body) });
+  await post('/pools', { host: '127.0.0.1', port: pool.port, algorithm: 'sha256' });
+  return ((await (await post('/users', { pool: `127.0.0.1:${pool.port}`, user })).json()) as { name: string }).name;
+}
+
 describe('the stratum-proxy command', () => {
   let dir: string;
   const dbFlag = () => `--db.path=${join(dir, 'proxy.db')}`;
@@ -175,10 +183,7 @@ describe('the stratum-proxy command', () => {
       const [, stratum, web] = await proxy.waitFor(READY);
       expect((await fetch(`http://${web}/readyz`)).status).toBe(200);
       expect(await (await fetch(`http://${web}/healthz`)).json()).toMatchObject({ status: 'ok' });
-      const post = (path: string, body: object) =>
-        fetch(`http://${web}/api/v1${path}`, { method: 'POST', headers: { Authorization: 'Bearer t' }, body: JSON.stringify(body) });
-      await post('/pools', { host: '127.0.0.1', port: pool.port, algorithm: 'sha256' });
-      const { name } = (await (await post('/users', { pool: `127.0.0.1:${pool.port}`, user: 'drain' })).json()) as { name: string };
+      const name = await registerOn(web, pool, 'drain');
       const miner = new SimMiner(Number(stratum.split(':').pop()), { login: name });
       expect((await miner.start()).result).toBe(true);
       await miner.waitForJob();
@@ -220,10 +225,7 @@ describe('the stratum-proxy command', () => {
     ]);
     try {
       const [, stratum, web] = await proxy.waitFor(READY);
-      const post = (path: string, body: object) =>
-        fetch(`http://${web}/api/v1${path}`, { method: 'POST', headers: { Authorization: 'Bearer t' }, body: JSON.stringify(body) });
-      await post('/pools', { host: '127.0.0.1', port: pool.port, algorithm: 'sha256' });
-      const { name } = (await (await post('/users', { pool: `127.0.0.1:${pool.port}`, user: 'twice' })).json()) as { name: string };
+      const name = await registerOn(web, pool, 'twice');
       const miner = new SimMiner(Number(stratum.split(':').pop()), { login: name, suggestDifficulty: 2 ** -20 });
       expect((await miner.start()).result).toBe(true);
       await miner.waitForJob();

@@ -9,7 +9,7 @@ import { PoolsService } from '../pools/pools.service.js';
 import type { Pool } from '../pools/pool.entity.js';
 import { Channel, ChannelAccount, ChannelHost, ChannelMember, FailoverReason } from './channel.js';
 import { FanOut } from './fan-out.js';
-import { NotifyCache, PoolAccount, PoolConnection } from './pool-connection.js';
+import { NotifyCache, PoolAccount, PoolConnection, PoolConnectionOptions } from './pool-connection.js';
 
 export const USER_AGENT = 'stratum-proxy/0.1.0';
 
@@ -121,14 +121,7 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
     const ignore = () => undefined;
     connection = new PoolConnection(
       account,
-      {
-        userAgent: USER_AGENT,
-        maxLineLength: this.config.upstream.maxLineLength,
-        connectTimeoutMs: this.config.upstream.connectTimeoutMs,
-        submitTimeoutMs: this.config.upstream.submitTimeoutMs,
-        versionRollingMask: null,
-        publicOnly: this.publicOnly(pool),
-      },
+      this.connectionOptions({ versionRollingMask: null, publicOnly: this.publicOnly(pool) }),
       // One attempt: subscribe tells the size whether or not the pool accepts the account.
       {
         onReady: learn,
@@ -251,16 +244,12 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
       (account, listener, label) =>
         new PoolConnection(
           account.account,
-          {
-            userAgent: USER_AGENT,
-            maxLineLength: upstream.maxLineLength,
-            connectTimeoutMs: upstream.connectTimeoutMs,
-            submitTimeoutMs: upstream.submitTimeoutMs,
+          this.connectionOptions({
             // Asked once for the whole channel: each session then gets its own mask within it.
             versionRollingMask: stratum.versionMask,
             notifyCache: this.notifyCacheFor(account.address),
             publicOnly: account.publicOnly,
-          },
+          }),
           listener,
           label,
         ),
@@ -268,6 +257,14 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
     const backups = accounts.length > 1 ? `, ${accounts.length - 1} backup account(s)` : '';
     this.logger.log(`${channel.label}: opened (up to ${channel.capacity} miners${backups})`);
     return channel;
+  }
+
+  /** The options every pool connection shares (--upstream.*), with what differs for this one. */
+  private connectionOptions(
+    specific: Pick<PoolConnectionOptions, 'versionRollingMask' | 'notifyCache' | 'publicOnly'>,
+  ): PoolConnectionOptions {
+    const { maxLineLength, connectTimeoutMs, submitTimeoutMs } = this.config.upstream;
+    return { userAgent: USER_AGENT, maxLineLength, connectTimeoutMs, submitTimeoutMs, ...specific };
   }
 
   /** Pools anonymous registrants added are reached on public addresses only, unless --pools.allowPrivate. */

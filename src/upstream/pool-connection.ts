@@ -14,6 +14,7 @@ import {
   RpcRequest,
   RpcResponse,
 } from '../protocol/json-rpc.js';
+import { LineQueue } from '../protocol/line-queue.js';
 import { LineSplitter, LineTooLongError } from '../protocol/line-splitter.js';
 import { maskHex } from '../protocol/miner-messages.js';
 import {
@@ -247,15 +248,14 @@ export class PoolConnection {
     }
     // A pool gets a bounded share too: lines are handled a batch per turn of the event loop, and the socket
     // is paused while a backlog waits, so a flooding pool cannot hold up miners or other pools.
-    const backlog: string[] = [];
-    let head = 0;
+    const backlog = new LineQueue();
     let scheduled = false;
     const serve = () => {
       scheduled = false;
-      const end = Math.min(backlog.length, head + POOL_LINES_PER_TURN);
-      while (head < end && socket === this.socket) this.handleLine(socket, backlog[head++]);
-      if (head === backlog.length || socket !== this.socket) {
-        backlog.length = head = 0;
+      for (let served = 0; served < POOL_LINES_PER_TURN && backlog.length > 0 && socket === this.socket; served++)
+        this.handleLine(socket, backlog.shift());
+      if (backlog.length === 0 || socket !== this.socket) {
+        backlog.clear();
         if (socket.isPaused() && socket === this.socket) socket.resume();
         return;
       }
@@ -275,8 +275,8 @@ export class PoolConnection {
         throw error;
       }
       if (lines.length === 0) return;
-      for (const line of lines) backlog.push(line);
-      if (backlog.length - head > POOL_MAX_BACKLOG) socket.pause();
+      backlog.push(lines);
+      if (backlog.length > POOL_MAX_BACKLOG) socket.pause();
       if (!scheduled) serve();
     });
     socket.on('error', (error: NodeJS.ErrnoException) =>

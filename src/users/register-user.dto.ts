@@ -27,8 +27,8 @@ export class AccountDto {
   password?: string;
 }
 
-/** Most backup accounts per name (kept in step with the service's limit). */
-const MAX_BACKUPS = 8;
+/** Most backup accounts per name (the service checks it too, for callers that skip the DTO). */
+export const MAX_BACKUPS = 8;
 
 /** The original's registration body, with optional backup accounts. Unknown fields are ignored. */
 export class RegisterUserDto extends AccountDto {

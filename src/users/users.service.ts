@@ -12,6 +12,7 @@ import { isIP } from 'node:net';
 import { UNKNOWN_ALGORITHM } from '../pools/algorithms/share-hashers.js';
 import type { Pool } from '../pools/pool.entity.js';
 import { UserBackup } from './user-backup.entity.js';
+import { MAX_BACKUPS } from './register-user.dto.js';
 import { User } from './user.entity.js';
 import { generateUserName, normalizeUserName } from './user-name.js';
 
@@ -59,8 +60,6 @@ export function accountsOf(user: User): NameAccount[] {
   return [user, ...backups];
 }
 
-/** Most backup accounts per name. */
-export const MAX_BACKUPS = 8;
 /**
  * The extranonce2 size assumed for a pool the proxy has not connected to yet: 4 bytes is what most large
  * pools give, and the smallest that works with a one-byte prefix and a 3-byte miner extranonce2.

@@ -8,7 +8,8 @@ import { AlgorithmDetector } from '../../pools/algorithms/algorithm-detector.js'
 import { PoolChanges } from '../../pools/pool-changes.js';
 import type { Pool } from '../../pools/pool.entity.js';
 import type { User } from '../../users/user.entity.js';
-import { accountsOf, UsersService } from '../../users/users.service.js';
+import { accountsOf, NameAccount, UsersService } from '../../users/users.service.js';
+import type { PoolAccount } from '../../upstream/pool-connection.js';
 import type { SubscribeRequest } from '../../protocol/miner-messages.js';
 import type { StratumConnection } from '../transport/stratum-connection.js';
 import { MinerSession, SessionHost } from './miner-session.js';
@@ -34,14 +35,7 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
     poolChanges.subscribe((pool) => this.poolChanged(pool));
     // A newly registered pool is connected once to learn its extranonce2 size before the name's miners come.
     users.onAccountsAdded((accounts) => {
-      for (const { pool, accountUser, accountPassword } of accounts)
-        upstream.learnPoolSize(pool, {
-          host: pool.host,
-          port: pool.port,
-          user: accountUser,
-          password: accountPassword,
-          tls: poolTls(pool),
-        });
+      for (const account of accounts) upstream.learnPoolSize(account.pool, poolAccount(account));
     });
     this.prefixes = new PrefixAllocator(config.stratum.extranonce1Size);
   }
@@ -112,10 +106,7 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
   }
 
   attachChannel(session: MinerSession, user: User): Channel {
-    const accounts = accountsOf(user).map(({ pool, accountUser, accountPassword }) => ({
-      pool,
-      account: { host: pool.host, port: pool.port, user: accountUser, password: accountPassword, tls: poolTls(pool) },
-    }));
+    const accounts = accountsOf(user).map((account) => ({ pool: account.pool, account: poolAccount(account) }));
     return this.upstream.attach(session, { name: user.name, accounts, minerExtranonce2Size: session.extranonce2Size });
   }
 
@@ -225,7 +216,8 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
   }
 }
 
-/** How a pool is reached: over TLS (pinned or verified) or not. */
-function poolTls(pool: Pool): { fingerprint: string | null } | null {
-  return pool.tls ? { fingerprint: pool.tlsFingerprint ?? null } : null;
+/** How the upstream side logs in with one of a name's accounts: its pool's address, TLS (pinned or verified), login. */
+function poolAccount({ pool, accountUser, accountPassword }: NameAccount): PoolAccount {
+  const tls = pool.tls ? { fingerprint: pool.tlsFingerprint ?? null } : null;
+  return { host: pool.host, port: pool.port, user: accountUser, password: accountPassword, tls };
 }

@@ -8,6 +8,7 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import type { AppConfig } from '../../config/app-config.js';
 import { StratumError, StratumErrorCode } from '../../protocol/errors.js';
 import { encodeNotification, parseRpcLine, RpcParseError, RpcRequest } from '../../protocol/json-rpc.js';
+import { LineQueue } from '../../protocol/line-queue.js';
 import { LineSplitter, LineTooLongError, looksLikeJsonLine } from '../../protocol/line-splitter.js';
 import { parseProxyHeader, PROXY_HEADER_MAX_BYTES } from '../../protocol/proxy-protocol.js';
 import { CloseReason, StratumConnection } from './stratum-connection.js';
@@ -465,35 +466,6 @@ export function openFileLimit(): number | null {
     return Number(match[1]);
   } catch {
     return null;
-  }
-}
-
-/** A FIFO of lines with a moving head (shift on a long array would copy it every time). */
-class LineQueue {
-  private lines: string[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.lines.length - this.head;
-  }
-
-  push(lines: string[]): void {
-    if (this.head > 1024 && this.head * 2 > this.lines.length) {
-      this.lines = this.lines.slice(this.head);
-      this.head = 0;
-    }
-    for (const line of lines) this.lines.push(line);
-  }
-
-  shift(): string {
-    const line = this.lines[this.head++];
-    if (this.head === this.lines.length) this.clear();
-    return line;
-  }
-
-  clear(): void {
-    this.lines = [];
-    this.head = 0;
   }
 }
 
