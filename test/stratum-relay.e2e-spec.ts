@@ -1,4 +1,4 @@
-import { Farm } from './support/farm.js';
+import { Farm, TOKEN } from './support/farm.js';
 import type { SimPool } from './support/sim-pool.js';
 
 describe('Stratum relay through registered pool accounts', () => {
@@ -34,5 +34,26 @@ describe('Stratum relay through registered pool accounts', () => {
     // One pool connection per account: the miners of a name share it.
     expect(poolA.connectionsAccepted).toBe(2);
     expect(poolB.connectionsAccepted).toBe(1);
+  });
+
+  it('does not shrink what miners of other names are told for a pool that was never reached', async () => {
+    const name = await farm.register(poolA, 'dave');
+    const before = farm.miner({ login: name });
+    await before.start();
+    expect(before.extranonce2Size).toBe(4);
+    // A typo'd pool: nothing listens on port 1, so its extranonce2 size is never learned.
+    await farm.http
+      .post('/api/v1/pools')
+      .set('Authorization', `Bearer ${TOKEN}`)
+      .send({ host: '127.0.0.1', port: 1, algorithm: 'sha256' })
+      .expect(201);
+    const typo = await farm.http.post('/api/v1/users').send({ pool: '127.0.0.1:1', user: 'erin', password: 'x' });
+    expect(typo.status).toBe(201);
+    const after = farm.miner({ login: `${name}.rig2` });
+    expect((await after.start()).result).toBe(true);
+    expect(after.extranonce2Size).toBe(4);
+    await after.waitForJob();
+    await after.mineOne();
+    expect(after.accepted).toHaveLength(1);
   });
 });

@@ -109,13 +109,16 @@ export class UsersService implements OnModuleInit {
     return this.minerExtranonce2;
   }
 
-  /** Recomputes the miners' extranonce2 size from the pools registered names use (learned sizes, or 4). */
+  /** Recomputes the miners' extranonce2 size from the pools registered names use (learned sizes; none known: 4). */
   async refreshSizing(): Promise<void> {
     try {
       const rows: { size: number | string | null }[] = await this.users.manager.query(
         'SELECT "extranonce2_size" AS "size" FROM "pools" WHERE "id" IN (SELECT "pool_id" FROM "users" UNION SELECT "pool_id" FROM "user_backups")',
       );
-      const sizes = rows.map((row) => (row.size === null ? ASSUMED_POOL_EXTRANONCE2 : Number(row.size)));
+      // Only sizes learned from a pool count: a pool never reached (a typo, a pool down since registration)
+      // must not shrink what the miners of every other name are told. Its own miners are fitted by the
+      // channel (set_extranonce or a reconnect) if it turns out smaller, and the size is learned then.
+      const sizes = rows.filter((row) => row.size !== null).map((row) => Number(row.size));
       const next = this.sizeFor(sizes.length > 0 ? Math.min(...sizes) : null);
       if (next !== this.minerExtranonce2) this.logger.log(`miners get extranonce2 size ${next} from now on (smallest pool size in use)`);
       this.minerExtranonce2 = next;
