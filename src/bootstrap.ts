@@ -7,7 +7,8 @@ import { DataSource } from 'typeorm';
 import { AccountingService } from './accounting/accounting.service.js';
 import { AppModule } from './app.module.js';
 import { dataSourceOptions } from './database/data-source-options.js';
-import { AtRestError, FileLock, prepareSqliteFile, sealPasswords } from './database/at-rest.js';
+import { AtRestError, sealPasswords } from './database/at-rest.js';
+import { FileLock, NO_FILE_LOCK, prepareSqliteFile } from './database/sqlite-file.js';
 import { SecretBox, useSecretBox } from './database/secrets.js';
 import { ProxyState } from './health/proxy-state.js';
 import { UpstreamChannels } from './upstream/channels.service.js';
@@ -97,6 +98,8 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
     lock.release();
     throw error;
   }
+  // Started: the files this run created stay (until then, release() removes them).
+  lock.keep();
   const bound = (app.getHttpServer() as HttpServer).address();
   return {
     app,
@@ -133,18 +136,18 @@ async function drain(app: INestApplication, stratum: StratumServer, config: AppC
 
 /**
  * Opens the database and runs pending migrations, then brings the stored pool passwords in line with
- * PROXY_SECRET_KEY. SQLite's file is made readable by its owner only and locked to this process. Any
+ * PROXY_SECRET_KEY. SQLite's file is created readable by its owner only and locked to this process. Any
  * failure is one line naming the database.
  */
 export async function openDatabase(config: AppConfig, logger?: LoggerService): Promise<{ dataSource: DataSource; lock: FileLock }> {
   const box = new SecretBox(config.secrets.key || null);
   useSecretBox(box);
-  let lock: FileLock = { release: () => undefined };
+  let lock: FileLock = NO_FILE_LOCK;
   if (config.database.type === 'sqlite') {
     try {
       const prepared = prepareSqliteFile(config.database.path);
       lock = prepared.lock;
-      if (prepared.tightened) logger?.warn(`${config.database.path} was readable by others: now by its owner only (0600)`, 'Database');
+      if (prepared.warning) logger?.warn(prepared.warning, 'Database');
     } catch (error) {
       throw new StartupError(`cannot use the SQLite database ${config.database.path}: ${(error as Error).message}`);
     }

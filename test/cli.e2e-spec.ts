@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
@@ -91,6 +91,88 @@ describe('the stratum-proxy command', () => {
       expect(result.code).toBe(1);
       expect(result.stdout + result.stderr).toContain(`cannot listen on --${which}.addr 127.0.0.1:${port}: address already in use`);
       expect(result.stdout + result.stderr).not.toMatch(/^\s+at /m);
+    });
+  });
+
+  describe('the SQLite file', () => {
+    const addrs = ['--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', '--syslog'];
+    let home: string;
+    const mode = (path: string) => statSync(path).mode & 0o777;
+
+    beforeEach(() => {
+      home = mkdtempSync(join(tmpdir(), 'stratum-proxy-db-'));
+    });
+    afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+    it('refuses a directory (DB_PATH=/data in a container) with one line, its mode and contents untouched', async () => {
+      const data = join(home, 'data');
+      mkdirSync(data);
+      chmodSync(data, 0o755);
+      writeFileSync(join(data, 'keep-me'), 'x');
+      chmodSync(join(data, 'keep-me'), 0o644);
+      const result = await runProxy(addrs, { DB_PATH: data });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^ERROR \\[Main\\] cannot use the SQLite database ${data}: it is a directory; --db.path \\(DB_PATH\\) names the database file, e\\.g\\. ${data}/proxy\\.db$`,
+          'm',
+        ),
+      );
+      expect(result.stdout + result.stderr).not.toMatch(/^\s+at /m);
+      expect(mode(data)).toBe(0o755);
+      expect(mode(join(data, 'keep-me'))).toBe(0o644);
+      expect(readdirSync(data)).toEqual(['keep-me']);
+      expect(readdirSync(home)).toEqual(['data']); // no data.lock beside it either
+    });
+
+    it('refuses a path whose directory does not exist, creating nothing', async () => {
+      const path = join(home, 'missing', 'proxy.db');
+      const result = await runProxy([...addrs, `--db.path=${path}`]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `cannot use the SQLite database ${path}: the directory ${join(home, 'missing')} does not exist; create it (mkdir -p ${join(home, 'missing')})`,
+      );
+      expect(readdirSync(home)).toEqual([]);
+    });
+
+    it('leaves nothing behind when a start fails (the web port taken), and keeps a database it did not create', async () => {
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const taken = `--web.addr=127.0.0.1:${(blocker.address() as { port: number }).port}`;
+      const flags = [...addrs, `--db.path=${join(home, 'proxy.db')}`, '--api.token=cli-db-token'];
+      try {
+        // The database is created and migrated before the port is tried.
+        const failed = await runProxy([...flags, taken]);
+        expect(failed.code).toBe(1);
+        expect(failed.stdout + failed.stderr).toContain('cannot listen on --web.addr');
+        expect(readdirSync(home)).toEqual([]);
+
+        const proxy = new ProxyProcess(flags);
+        await proxy.waitFor(READY);
+        proxy.kill('SIGTERM');
+        expect((await proxy.exited).code).toBe(0);
+        expect(mode(join(home, 'proxy.db'))).toBe(0o600);
+        const again = await runProxy([...flags, taken]);
+        expect(again.code).toBe(1);
+        expect(readdirSync(home)).toEqual(['proxy.db']);
+      } finally {
+        await new Promise<void>((resolve) => blocker.close(() => resolve()));
+      }
+    });
+
+    it('leaves the mode of an existing database alone, and warns that others can read it', async () => {
+      const path = join(home, 'proxy.db');
+      writeFileSync(path, ''); // SQLite takes an empty file as a new database
+      chmodSync(path, 0o644);
+      const proxy = new ProxyProcess([...addrs, `--db.path=${path}`, '--api.token=cli-db-token']);
+      await proxy.waitFor(READY);
+      proxy.kill('SIGTERM');
+      const result = await proxy.exited;
+      expect(result.code).toBe(0);
+      expect(result.stdout + result.stderr).toContain(
+        `WARN [Database] ${path} has mode 0644: users other than its owner can open it, and it holds the pool passwords (chmod 600 ${path})\n`,
+      );
+      expect(mode(path)).toBe(0o644);
     });
   });
 

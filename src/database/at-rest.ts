@@ -1,71 +1,8 @@
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import type { DataSource } from 'typeorm';
 import { SecretBox, SecretKeyError } from './secrets.js';
 
 /** The database cannot be used as it is; the message is for the operator. */
 export class AtRestError extends Error {}
-
-/** A lock on a SQLite file, held while the proxy runs. */
-export interface FileLock {
-  release(): void;
-}
-
-/**
- * Before SQLite opens its file: the file is readable by its owner only (it holds pool passwords), and one
- * process at a time uses it (a second proxy on the same file would double-count statistics). The lock is a
- * `<file>.lock` holding the pid; a lock whose process is gone is taken over.
- */
-export function prepareSqliteFile(path: string): { lock: FileLock; tightened: boolean } {
-  if (path === ':memory:' || path === '') return { lock: { release: () => undefined }, tightened: false };
-  const lockPath = `${path}.lock`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(lockPath, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0)
-        throw new AtRestError(`cannot lock ${lockPath}: ${(error as Error).message}`);
-      const holder = Number(readFileSync(lockPath, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && isRunning(holder))
-        throw new AtRestError(
-          `another proxy (pid ${holder}) is using the SQLite database ${path}; SQLite serves one instance (use PostgreSQL for several)`,
-        );
-      unlinkSync(lockPath); // left by a process that is gone
-    }
-  }
-  let tightened = false;
-  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
-  else if ((statSync(path).mode & 0o077) !== 0) {
-    chmodSync(path, 0o600);
-    tightened = true;
-  }
-  let held = true;
-  return {
-    tightened,
-    lock: {
-      release: () => {
-        if (!held) return;
-        held = false;
-        try {
-          if (readFileSync(lockPath, 'utf8').trim() === String(process.pid)) unlinkSync(lockPath);
-        } catch {
-          // already gone
-        }
-      },
-    },
-  };
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** What sealing did at start, for one log line. */
 export interface SealReport {
