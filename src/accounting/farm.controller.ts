@@ -1,9 +1,11 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { ManagementTokenGuard } from '../api/management-token.guard.js';
 import { ApiThrottlerGuard } from '../api/rate-limits.js';
 import { accountsOf, UsersService } from '../users/users.service.js';
 import { AccountingService, mostUsed } from './accounting.service.js';
-import { statsSeries } from './stats.controller.js';
+import { firstStoredMinute, statsSeries } from './stats.controller.js';
 import { StatsRecorder } from './stats-recorder.js';
 
 /** The whole farm, for the farm page: what it mines now, and its hashrate over time. Management token. */
@@ -14,6 +16,7 @@ export class FarmController {
     private readonly users: UsersService,
     private readonly accounting: AccountingService,
     private readonly stats: StatsRecorder,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   /**
@@ -47,7 +50,7 @@ export class FarmController {
 
   /** The farm's statistics over time, every name summed: the same shape as a user's. */
   @Get('stats')
-  series(@Query('from') from?: string, @Query('to') to?: string, @Query('step') step?: string) {
-    return statsSeries(this.stats, null, from, to, step);
+  async series(@Query('from') from?: string, @Query('to') to?: string, @Query('step') step?: string) {
+    return statsSeries(this.stats, null, await firstStoredMinute(this.dataSource, null), from, to, step);
   }
 }

@@ -1,8 +1,10 @@
 import { BadRequestException, Controller, Get, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { ApiThrottlerGuard } from '../api/rate-limits.js';
 import { ManagementTokenGuard } from '../api/management-token.guard.js';
 import { ConfigError, parseDuration } from '../config/flags.js';
-import { UsersService } from '../users/users.service.js';
+import { accountsOf, UsersService } from '../users/users.service.js';
 import { userView } from '../users/users.controller.js';
 import { AccountingService, mostUsed, WorkerSnapshot } from './accounting.service.js';
 import { HASHES_PER_SHARE } from './rate-window.js';
@@ -32,7 +34,21 @@ function parseStep(value: string | undefined): number {
   return step;
 }
 
-const publicWorker = ({ worker, rig, account, difficulty, shares, hashrate, connectedSince }: WorkerSnapshot) => ({
+const HOUR_MS = 60 * MINUTE_MS;
+
+/** What a user's own page shows of a worker: no session id, nothing of other users. */
+const publicWorker = ({
+  worker,
+  rig,
+  pool,
+  account,
+  algorithm,
+  difficulty,
+  shares,
+  hashrate,
+  connectedSince,
+  lastShare,
+}: WorkerSnapshot) => ({
   worker,
   rig,
   account,
@@ -40,6 +56,9 @@ const publicWorker = ({ worker, rig, account, difficulty, shares, hashrate, conn
   shares,
   hashrate,
   connectedSince,
+  pool,
+  algorithm,
+  lastShare,
 });
 
 @Controller('users')
@@ -49,19 +68,31 @@ export class StatsController {
     private readonly users: UsersService,
     private readonly accounting: AccountingService,
     private readonly stats: StatsRecorder,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
-  /** A user's registration and its connected workers (never the password). */
+  /**
+   * A user's registration and its connected workers (never the password), its accepted and rejected shares
+   * of the last hour, and its accounts' pools in failover order, up while the proxy holds a connection.
+   */
   @Get(':name')
   async get(@Param('name') name: string) {
     const user = await this.users.find(name);
     if (!user) throw new NotFoundException(`user ${name} does not exist`);
     const workers = this.accounting.workersSnapshot().filter((worker) => worker.user === user.name);
+    const connected = new Set(this.accounting.farmSummary().pools.map((pool) => pool.pool));
     return {
       ...userView(user),
       active: mostUsed(workers),
       hashrate: this.accounting.userHashrate(user.name),
       workers: workers.map(publicWorker),
+      shares: await lastHourShares(this.stats, user.name),
+      pools: accountsOf(user).map(({ pool }, index) => ({
+        pool: pool.address,
+        algorithm: pool.algorithm.name,
+        index,
+        up: connected.has(pool.address),
+      })),
     };
   }
 
@@ -75,14 +106,47 @@ export class StatsController {
   ) {
     const user = await this.users.find(name);
     if (!user) throw new NotFoundException(`user ${name} does not exist`);
-    return { name: user.name, ...(await statsSeries(this.stats, user.name, fromText, toText, stepText)) };
+    const firstStored = await firstStoredMinute(this.dataSource, user.name);
+    return { name: user.name, ...(await statsSeries(this.stats, user.name, firstStored, fromText, toText, stepText)) };
   }
 }
 
-/** The statistics of one user (every user with null), summed per step: the users' and the farm's series. */
-export async function statsSeries(stats: StatsRecorder, userName: string | null, fromText?: string, toText?: string, stepText?: string) {
+/** Accepted and rejected shares of the last 60 minutes (the current one included), as the farm counts them. */
+async function lastHourShares(stats: Pick<StatsRecorder, 'rows'>, userName: string, now = Date.now()) {
+  const minute = now - (now % MINUTE_MS);
+  const shares = { accepted: 0, rejected: 0 };
+  for (const row of await stats.rows(userName, minute - HOUR_MS + MINUTE_MS, minute + MINUTE_MS)) {
+    shares.accepted += row.accepted;
+    shares.rejected += row.rejected;
+  }
+  return shares;
+}
+
+/** The first minute with stored statistics of a user (every user's with null); null when there are none. */
+export async function firstStoredMinute(dataSource: DataSource, userName: string | null): Promise<number | null> {
+  const query = dataSource.createQueryBuilder().select('s.minute', 'minute').from('worker_stats', 's').orderBy('s.minute', 'ASC').limit(1);
+  if (userName !== null) query.where('s.user_name = :userName', { userName });
+  const row = await query.getRawOne<{ minute: string | number }>();
+  return row ? Number(row.minute) : null;
+}
+
+/**
+ * The statistics of one user (every user with null), summed per step: the users' and the farm's series.
+ * A point's hashrate is its work over the seconds of its step that have passed: the step in progress is
+ * averaged over its elapsed time, not its whole length, so the newest point does not dip. `dataSince` is
+ * the first minute with statistics, in the range or before it (`firstStored`: the first in the database).
+ */
+export async function statsSeries(
+  stats: Pick<StatsRecorder, 'rows'>,
+  userName: string | null,
+  firstStored: number | null,
+  fromText?: string,
+  toText?: string,
+  stepText?: string,
+  now = Date.now(),
+) {
   const step = parseStep(stepText);
-  const to = parseInstant('to', toText, Date.now());
+  const to = parseInstant('to', toText, now);
   const from = parseInstant('from', fromText, to - 60 * MINUTE_MS);
   if (from >= to) throw new BadRequestException('from must be before to');
   const start = from - (from % MINUTE_MS);
@@ -94,7 +158,9 @@ export async function statsSeries(stats: StatsRecorder, userName: string | null,
     difficultyOneShares: { sent: 0, accepted: 0, rejected: 0 },
     hashrate: 0,
   }));
+  let first = firstStored;
   for (const row of await stats.rows(userName, start, start + count * step)) {
+    if (first === null || row.minute < first) first = row.minute;
     const point = points[Math.floor((row.minute - start) / step)];
     point.shares.sent += row.sent;
     point.shares.accepted += row.accepted;
@@ -103,8 +169,17 @@ export async function statsSeries(stats: StatsRecorder, userName: string | null,
     point.difficultyOneShares.accepted += row.oneAccepted;
     point.difficultyOneShares.rejected += row.oneRejected;
   }
-  for (const point of points) point.hashrate = (HASHES_PER_SHARE * point.difficultyOneShares.accepted) / (step / 1000);
-  return { from: new Date(start).toISOString(), to: new Date(start + count * step).toISOString(), step: step / 1000, points };
+  points.forEach((point, i) => {
+    const elapsed = Math.min(step, now - (start + i * step)) / 1000;
+    point.hashrate = elapsed > 0 ? (HASHES_PER_SHARE * point.difficultyOneShares.accepted) / elapsed : 0;
+  });
+  return {
+    from: new Date(start).toISOString(),
+    to: new Date(start + count * step).toISOString(),
+    step: step / 1000,
+    dataSince: first === null ? null : new Date(first).toISOString(),
+    points,
+  };
 }
 
 @Controller('workers')
