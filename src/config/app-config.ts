@@ -11,7 +11,10 @@ export interface AppConfig {
     readonly handshakeTimeoutMs: number;
   } | null;
   readonly webAddr: HostPort;
-  readonly database: { readonly type: 'sqlite'; readonly path: string } | { readonly type: 'postgres'; readonly url: string };
+  readonly database:
+    | { readonly type: 'sqlite'; readonly path: string }
+    /** `password`: given apart from the URL (--db.password), so that any character works. */
+    | { readonly type: 'postgres'; readonly url: string; readonly password?: string };
   readonly metricsTag: string;
   readonly log: { readonly syslog: boolean; readonly level: LogLevelName; readonly format: 'text' | 'json' };
   readonly apiToken: string;
@@ -150,7 +153,7 @@ function toAppConfig(v: FlagValues): AppConfig {
         }
       : null,
     webAddr: required(v.webAddr),
-    database: dbUrl ? { type: 'postgres', url: dbUrl } : { type: 'sqlite', path },
+    database: dbUrl ? { type: 'postgres', url: dbUrl, password: v.dbPassword || undefined } : { type: 'sqlite', path },
     metricsTag: v.metricsTag ?? `${stratumAddr.host}:${stratumAddr.port}`,
     log: { syslog: required(v.syslog), level: required(v.logLevel), format: required(v.logFormat) },
     apiToken: v.apiToken ?? '',

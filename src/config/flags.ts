@@ -129,6 +129,13 @@ export const FLAGS = {
   webAddr: flag('web.addr', 'WEB_ADDR', '127.0.0.1:8080', parseHostPort, 'address of the REST API and /metrics'),
   dbPath: flag('db.path', 'DB_PATH', 'proxy.db', parseString, 'SQLite database file (the embedded default)'),
   dbUrl: flag('db.url', 'DATABASE_URL', '', postgresUrl, 'PostgreSQL URL; when set, PostgreSQL is used instead of SQLite'),
+  dbPassword: flag(
+    'db.password',
+    'DATABASE_PASSWORD',
+    '',
+    parseString,
+    "the PostgreSQL password, apart from --db.url so that any character works (replaces the URL's). Prefer the environment variable",
+  ),
   metricsTag: flag('metrics.tag', 'METRICS_TAG', undefined, parseString, 'value of the "proxy" metric label (default: stratum.addr)'),
   syslog: {
     ...flag('syslog', 'SYSLOG', 'false', parseBoolean, 'plain log lines: no date, no colours (for syslog/journald)'),

@@ -12,6 +12,7 @@ import { PoolAggregation1732800000000 } from './migrations/1732800000000-pool-ag
 import { Failover1732900000000 } from './migrations/1732900000000-failover.js';
 import { PasswordDigests1733000000000 } from './migrations/1733000000000-password-digests.js';
 import { PoolTls1733100000000 } from './migrations/1733100000000-pool-tls.js';
+import { postgresConnectionUrl } from './postgres-connection.js';
 
 export const ENTITIES = [Algorithm, Pool, User, UserBackup, WorkerStat];
 export const MIGRATIONS = [
@@ -28,7 +29,13 @@ export const MIGRATIONS = [
 export function dataSourceOptions(database: AppConfig['database']): DataSourceOptions {
   const common = { entities: ENTITIES, migrations: MIGRATIONS, migrationsRun: true, synchronize: false, logging: false } as const;
   if (database.type === 'postgres') {
-    return { ...common, type: 'postgres', url: database.url, connectTimeoutMS: 10_000, extra: { max: 10 } };
+    return {
+      ...common,
+      type: 'postgres',
+      url: postgresConnectionUrl(database.url, database.password),
+      connectTimeoutMS: 10_000,
+      extra: { max: 10 },
+    };
   }
   return {
     ...common,

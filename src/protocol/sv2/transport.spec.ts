@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { Sv2DecodeError } from './codec.js';
 import { FrameTooLargeError, type Sv2Frame } from './frame.js';
 import { decodeMessage, encodeMessage } from './messages.js';
 import {
@@ -162,6 +163,19 @@ describe('encrypted SV2 transport', () => {
     expect(decoder.push(bytes)).toHaveLength(1);
     expect(() => decoder.push(bytes)).toThrow(Sv2NoiseError); // replay
     expect(() => new Sv2TransportDecoder(proxy.receiver).push(first)).toThrow(Sv2NoiseError); // reflected
+  });
+
+  it('property: random bytes give a decryption or size error, never anything else', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        try {
+          new Sv2TransportDecoder(new CipherState(Buffer.alloc(32, 9))).push(bytes);
+        } catch (error) {
+          if (!(error instanceof Sv2NoiseError) && !(error instanceof Sv2DecodeError)) throw error;
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('refuses a frame over the size limit from its header alone, before buffering its payload', () => {
