@@ -50,10 +50,10 @@ describe('parseCommandLine', () => {
   });
 
   it('reads the environment and lets flags win', () => {
-    const env = { STRATUM_ADDR: '127.0.0.1:7000', API_TOKEN: 'secret', DATABASE_URL: 'postgres://u@h/db', LOG_FORMAT: 'json' };
+    const env = { STRATUM_ADDR: '127.0.0.1:7000', API_TOKEN: 'env-token-5e1a', DATABASE_URL: 'postgres://u@h/db', LOG_FORMAT: 'json' };
     const config = run([], env);
     expect(config.stratumAddr.port).toBe(7000);
-    expect(config.apiToken).toBe('secret');
+    expect(config.apiToken).toBe('env-token-5e1a');
     expect(config.database).toEqual({ type: 'postgres', url: 'postgres://u@h/db' });
     expect(config.log.format).toBe('json');
     expect(run(['--stratum.addr=127.0.0.1:7001'], env).stratumAddr.port).toBe(7001);

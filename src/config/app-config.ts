@@ -1,4 +1,5 @@
 import { ConfigError, FLAGS, FlagKey, FlagSpec, FlagValues, HostPort, LogLevelName } from './flags.js';
+import { refusePlaceholderSecrets } from './placeholder-secrets.js';
 
 /** The validated configuration every module receives; nothing else reads process.env. */
 export interface AppConfig {
@@ -133,6 +134,7 @@ function required<T>(value: T | undefined): T {
 }
 
 function toAppConfig(v: FlagValues): AppConfig {
+  refusePlaceholderSecrets(v);
   const stratumAddr = required(v.stratumAddr);
   const extranonce1Size = required(v.extranonce1Size);
   const extranonce2Size = required(v.extranonce2Size);
