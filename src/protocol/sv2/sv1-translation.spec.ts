@@ -1,10 +1,12 @@
 import { DIFF1_TARGET } from '../difficulty.js';
+import { classifyPoolReject } from '../errors.js';
 import { buildHeader, hashValue, sha256d } from '../share-hash.js';
 import { bigIntToU256, decodeMessage, encodeMessage, type NewExtendedMiningJob, type SetNewPrevHash } from './messages.js';
 import {
   difficultyToSv2Target,
   hexToU32,
   prevHashToNotify,
+  sv2ShareErrorToStratum,
   sv1JobIdToSv2,
   sv2JobIdToSv1,
   targetToDifficulty,
@@ -148,5 +150,28 @@ describe('SV2 -> SV1 translation', () => {
     expect(sv1JobIdToSv2('1ffffffff')).toBeNull();
     expect(sv1JobIdToSv2('FF')).toBeNull();
     expect(sv1JobIdToSv2('')).toBeNull();
+  });
+
+  it('share error codes of SV2 pools become the SV1 codes miners know, the text kept', () => {
+    const cases = [
+      'invalid-job-id',
+      'stale-share',
+      'duplicate-share',
+      'difficulty-too-low',
+      'unknown-user',
+      'invalid-channel-id',
+      'pool-busy',
+    ];
+    const errors = cases.map(sv2ShareErrorToStratum);
+    expect(errors.map((error) => error.toTuple())).toEqual([
+      [21, 'invalid-job-id', null],
+      [21, 'stale-share', null],
+      [22, 'duplicate-share', null],
+      [23, 'difficulty-too-low', null],
+      [24, 'unknown-user', null],
+      [20, 'invalid-channel-id', null],
+      [20, 'pool-busy', null],
+    ]);
+    expect(errors.slice(0, 4).map(classifyPoolReject)).toEqual(['job_not_found', 'job_not_found', 'duplicate', 'low_difficulty']);
   });
 });

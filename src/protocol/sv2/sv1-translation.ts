@@ -4,6 +4,7 @@
  * PoolExtranonce to the existing channel and sessions unchanged.
  */
 import { difficultyToTarget, hashDifficulty } from '../difficulty.js';
+import { StratumError, StratumErrorCode } from '../errors.js';
 import { isHex, swapWords } from '../hex.js';
 import type { PoolExtranonce, PoolJob } from '../pool-messages.js';
 import type { NewExtendedMiningJob, SetNewPrevHash, SubmitSharesExtended } from './messages.js';
@@ -100,4 +101,22 @@ export function toSubmitSharesExtended(share: Sv1ShareForSv2): SubmitSharesExten
     version,
     extranonce: Buffer.from(share.extranonce, 'hex'),
   };
+}
+
+/** SV2 error codes pools send for shares, mapped to the SV1 code miners understand; the text is kept as sent. */
+const SHARE_ERROR_CODES: Readonly<Record<string, StratumErrorCode>> = {
+  'invalid-job-id': StratumErrorCode.JobNotFound,
+  'stale-share': StratumErrorCode.JobNotFound,
+  'duplicate-share': StratumErrorCode.DuplicateShare,
+  'difficulty-too-low': StratumErrorCode.LowDifficultyShare,
+  'too-low-difficulty': StratumErrorCode.LowDifficultyShare,
+  'unknown-user': StratumErrorCode.UnauthorizedWorker,
+};
+
+/**
+ * A SubmitShares.Error code as the SV1 error to answer the miner with. The spec lets pools choose their own
+ * strings, so unknown ones become code 20 with the pool's words (classifyPoolReject still reads them).
+ */
+export function sv2ShareErrorToStratum(errorCode: string): StratumError {
+  return new StratumError(SHARE_ERROR_CODES[errorCode] ?? StratumErrorCode.Other, errorCode);
 }

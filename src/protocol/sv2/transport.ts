@@ -51,7 +51,8 @@ export class Sv2TransportEncoder {
 /**
  * Wire bytes, split anywhere, to frames with this side's receiving cipher. An oversized header is refused
  * before its payload is buffered. After any error (MAC failure, oversize) the decoder stays failed: the nonces
- * are out of step and the connection must be closed.
+ * are out of step and the connection must be closed (frames of the same push before the bad one are dropped
+ * with it: nothing from a stream that failed authentication is acted on).
  */
 export class Sv2TransportDecoder {
   private readonly queue = new ByteQueue();
