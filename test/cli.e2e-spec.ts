@@ -67,6 +67,17 @@ describe('the stratum-proxy command', () => {
     expect(result.stdout).toBe('');
   });
 
+  it('refuses a placeholder secret before anything starts, naming it and saying what to do', async () => {
+    const result = await runProxy([`--db.path=${join(dir, 'never.db')}`], { PROXY_SECRET_KEY: 'change-me' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'stratum-proxy: --secrets.key (PROXY_SECRET_KEY) is "change-me", a well-known placeholder; generate a secret, e.g. openssl rand -hex 32\n',
+    );
+    const url = await runProxy([], { DATABASE_URL: 'postgres://proxy:secret@db:5432/proxy' });
+    expect(url.code).toBe(2);
+    expect(url.stderr).toMatch(/^stratum-proxy: --db\.url \(DATABASE_URL\): its password is "secret", a well-known placeholder; /);
+  });
+
   it('names a bad environment variable', async () => {
     const result = await runProxy([], { WEB_ADDR: 'nowhere' });
     expect(result.code).toBe(2);
