@@ -25,10 +25,12 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
 th { cursor: pointer; user-select: none; color: var(--muted); font-weight: 600; }
 th.sorted::after { content: attr(data-dir); margin-left: 4px; }
-input[type=search], input[type=password] { padding: 6px 8px; border: 1px solid var(--line); border-radius: 6px; min-width: 0; max-width: 100%; }
+input[type=search], input[type=password], input[type=text] { padding: 6px 8px; border: 1px solid var(--line); border-radius: 6px; min-width: 0; max-width: 100%; }
 .pager { display: flex; gap: 8px; align-items: center; margin-top: 8px; color: var(--muted); font-size: 13px; }
-#login { max-width: 420px; margin: 40px auto; }
-#login form { display: flex; gap: 8px; flex-wrap: wrap; }
+#login, #disabled { max-width: 560px; margin: 40px auto; }
+#login form, #disabled form { display: flex; gap: 8px; flex-wrap: wrap; }
+#disabled-message { font-weight: 600; overflow-wrap: anywhere; }
+code { overflow-wrap: anywhere; }
 .hidden { display: none !important; }
 .error { color: var(--down); }
 @media (max-width: 600px) { .card .value { font-size: 20px; } main { padding: 8px; } }
@@ -40,6 +42,7 @@ export const PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Stratum proxy: farm</title>
+<link rel="icon" href="/favicon.ico">
 <link rel="stylesheet" href="/ui/uPlot.min.css">
 <link rel="stylesheet" href="/ui/app.css">
 </head>
@@ -48,9 +51,18 @@ export const PAGE_HTML = `<!doctype html>
 <main>
   <section id="login" class="hidden">
     <h2>Management token</h2>
-    <p>The farm view needs the proxy's management token (<code>--api.token</code>). It is kept in this tab only.</p>
+    <p>The farm view needs the proxy's management token (<code>API_TOKEN</code> or <code>--api.token</code>). It is kept in this tab only.</p>
     <form id="login-form"><input id="token" type="password" placeholder="token" autocomplete="off" required><button type="submit">Open</button></form>
     <p id="login-error" class="error"></p>
+    <p>Started on its SQLite database without a token, the proxy made one at its first start and printed this page's address with it, <code>http://&lt;web.addr&gt;/#token=&lt;token&gt;</code>, in its log.</p>
+    <p>A user's own page needs no token: <code>/#user=&lt;name&gt;</code>.</p>
+  </section>
+  <section id="disabled" class="hidden">
+    <h2>The management API is off</h2>
+    <p id="disabled-message"></p>
+    <p>The farm view needs it. To turn it on, start the proxy with the environment variable <code>API_TOKEN=&lt;secret&gt;</code> (or <code>--api.token=&lt;secret&gt;</code>), then open <code><span id="page-address"></span>#token=&lt;secret&gt;</code>. (On its embedded SQLite database the proxy can make a token itself: started without one, it makes it at its first start and prints this page's address with it, <code>http://&lt;web.addr&gt;/#token=&lt;token&gt;</code>.)</p>
+    <p>A user's own page needs no token:</p>
+    <form id="user-form"><input id="user-name" type="text" placeholder="registered name" autocomplete="off" required><button type="submit">Open the user's page</button></form>
   </section>
   <div id="view" class="hidden">
     <div class="cards">
@@ -59,7 +71,7 @@ export const PAGE_HTML = `<!doctype html>
       <div class="card"><div class="label">Shares accepted (1 h)</div><div class="value" id="accepted">-</div></div>
       <div class="card"><div class="label">Shares rejected (1 h)</div><div class="value" id="rejected">-</div><div class="reasons" id="reasons"></div></div>
     </div>
-    <section><h2>Hashrate <span class="ranges" id="ranges"><button data-range="1h">1 h</button><button data-range="24h" class="active">24 h</button><button data-range="7d">7 d</button></span></h2><div class="chart" id="chart"></div></section>
+    <section><h2>Hashrate <span class="ranges" id="ranges"><button data-range="1h">1 h</button><button data-range="24h">24 h</button><button data-range="7d">7 d</button></span></h2><div class="chart" id="chart"></div></section>
     <section><h2>Pools</h2><ul class="pools" id="pools"></ul></section>
     <section id="users-section"><h2>Users</h2><ul class="pools" id="users"></ul></section>
     <section id="workers-section"><h2>Workers <input id="filter" type="search" placeholder="filter by user or rig"></h2>

@@ -7,12 +7,21 @@ interface UPlotInstance {
 }
 declare const uPlot: new (options: unknown, data: number[][], target: HTMLElement) => UPlotInstance;
 
+interface Account {
+  index: number;
+  pool: string;
+  user: string;
+}
 interface Farm {
   hashrate: number;
   workers: number;
-  shares: { accepted: number; rejected: number; reasons: Record<string, number> };
-  pools: { pool: string; algorithm: string; up: boolean; connections: number }[];
-  users: { name: string; hashrate: number; workers: number; active: { index: number; pool: string; user: string } | null }[];
+  /** A user's page has no reasons: the API counts them for the farm only. */
+  shares: { accepted: number; rejected: number; reasons?: Record<string, number> };
+  /** `index`: on a user's page, the account's place in its failover order (0: the primary). */
+  pools: { pool: string; algorithm: string; up: boolean; index?: number }[];
+  users: { name: string; hashrate: number; workers: number; active: Account | null }[];
+  /** On a user's page: the account its workers mine on. */
+  active?: Account | null;
 }
 interface Worker {
   worker: string;
@@ -25,17 +34,40 @@ interface Worker {
   connectedSince: string;
   lastShare: string | null;
 }
+/** GET /api/v1/users/:name (public). */
+interface UserView {
+  name: string;
+  hashrate: number;
+  active: Account | null;
+  shares: { accepted: number; rejected: number };
+  pools: { pool: string; algorithm: string; index: number; up: boolean }[];
+  workers: Omit<Worker, 'user'>[];
+}
 interface Series {
+  /** The first minute with statistics (null: none yet): the chart's default range covers it. */
+  dataSince: string | null;
   points: { time: string; hashrate: number }[];
 }
 
 const REFRESH_MS = 5000;
 const PAGE_SIZE = 100;
+/** Smallest first: the chart opens on the first that covers the statistics' age. */
 const RANGES: Record<string, { spanMs: number; step: string }> = {
   '1h': { spanMs: 3_600_000, step: '1m' },
   '24h': { spanMs: 86_400_000, step: '15m' },
   '7d': { spanMs: 7 * 86_400_000, step: '1h' },
 };
+
+export function rangeFor(dataSince: string | null, now = Date.now()): string {
+  const age = dataSince === null ? 0 : now - Date.parse(dataSince);
+  const ranges = Object.entries(RANGES);
+  return (ranges.find(([, range]) => age <= range.spanMs) ?? ranges.at(-1)!)[0];
+}
+
+/** "1 worker", "2 workers". */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -56,12 +88,29 @@ function publicUser(): string | null {
   return new URLSearchParams(location.hash.slice(1)).get('user') ?? new URLSearchParams(location.search).get('user');
 }
 
+/** 401: no token, or a wrong one. */
 class Unauthorized extends Error {}
+/** 403: the proxy runs without a management token; the message is the server's, shown as it is. */
+class ManagementDisabled extends Error {}
+
+/** The server's own words from an error answer ({"statusCode", "message"} or {"statusCode", "error"}). */
+async function serverMessage(response: Response): Promise<string> {
+  const body = await response.text();
+  try {
+    const json = JSON.parse(body) as { message?: unknown; error?: unknown };
+    const message = typeof json.message === 'string' ? json.message : json.error;
+    if (typeof message === 'string' && message) return message;
+  } catch {
+    // not JSON: the text itself
+  }
+  return body || `${response.status} ${response.statusText}`;
+}
 
 async function api<T>(path: string, token: string | null): Promise<T> {
   const response = await fetch(`/api/v1${path}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
-  if (response.status === 401 || response.status === 403) throw new Unauthorized(await response.text());
-  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  if (response.status === 401) throw new Unauthorized(await serverMessage(response));
+  if (response.status === 403) throw new ManagementDisabled(await serverMessage(response));
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await serverMessage(response)}`);
   return (await response.json()) as T;
 }
 
@@ -93,7 +142,8 @@ function text(id: string, value: string, raw?: number): void {
 /** The hashrate chart: one line, redrawn with the range's series. */
 class Chart {
   private plot: UPlotInstance | null = null;
-  range = '24h';
+  /** Null until a range is chosen: then the first that covers the statistics' age. */
+  range: string | null = null;
 
   constructor(private readonly target: HTMLElement) {
     addEventListener('resize', () => this.plot?.setSize(this.size()));
@@ -108,8 +158,21 @@ class Chart {
     this.plot?.setSize(this.size());
   }
 
+  /** Shows which range is drawn (the buttons and the chart's data-range). */
+  choose(range: string): void {
+    this.range = range;
+    this.target.dataset.range = range;
+    for (const button of document.querySelectorAll<HTMLElement>('#ranges button'))
+      button.classList.toggle('active', button.dataset.range === range);
+  }
+
   draw(series: Series): void {
     const data = [series.points.map((point) => Date.parse(point.time) / 1000), series.points.map((point) => point.hashrate)];
+    // The newest point (the step in progress), for whoever reads the page: the tests compare it with the miners.
+    const last = series.points.at(-1);
+    this.target.dataset.lastTime = last?.time ?? '';
+    this.target.dataset.lastHashrate = String(last?.hashrate ?? 0);
+    this.target.dataset.drawnAt = String(Date.now());
     if (this.plot) return this.plot.setData(data);
     const options = {
       ...this.size(),
@@ -213,6 +276,9 @@ class WorkersTable {
           'connected',
         ];
         row.replaceChildren(...cells.map((value) => Object.assign(document.createElement('td'), { textContent: value })));
+        // The exact instants, on hover (and for the tests).
+        row.cells[7].title = worker.lastShare ?? '';
+        row.cells[8].title = worker.connectedSince;
         return row;
       }),
     );
@@ -220,7 +286,7 @@ class WorkersTable {
       header.classList.toggle('sorted', header.dataset.key === this.sortKey);
       header.dataset.dir = this.descending ? '▼' : '▲';
     }
-    text('page', `${shown.length} workers, page ${this.page + 1} of ${pages}`);
+    text('page', `${plural(shown.length, 'worker')}, page ${this.page + 1} of ${pages}`);
   }
 }
 
@@ -232,7 +298,7 @@ function renderUsers(farm: Farm): void {
       const item = document.createElement('li');
       const link = Object.assign(document.createElement('a'), { href: `/#user=${encodeURIComponent(user.name)}`, textContent: user.name });
       const on = user.active ? ` on ${user.active.pool}${user.active.index > 0 ? ` (backup ${user.active.index})` : ''}` : '';
-      item.append(link, ` ${formatHashrate(user.hashrate)}, ${user.workers} workers${on}`);
+      item.append(link, ` ${formatHashrate(user.hashrate)}, ${plural(user.workers, 'worker')}${on}`);
       return item;
     }),
   );
@@ -246,7 +312,7 @@ function renderFarm(farm: Farm): void {
   text('rejected', String(farm.shares.rejected));
   text(
     'reasons',
-    Object.entries(farm.shares.reasons)
+    Object.entries(farm.shares.reasons ?? {})
       .map(([reason, count]) => `${reason} ${count}`)
       .join(', '),
   );
@@ -259,11 +325,25 @@ function renderFarm(farm: Farm): void {
         textContent: pool.up ? 'up' : 'down',
       });
       item.append(`${pool.pool} (${pool.algorithm}) `, state);
+      if (pool.index !== undefined) {
+        // A user's own accounts: which one is the primary, which backup, which one its workers mine on.
+        item.append(pool.index === 0 ? ' primary' : ` backup ${pool.index}`);
+        if (farm.active?.index === pool.index) item.append(', mining');
+      }
       const active = farm.users.filter((user) => user.active && user.active.pool === pool.pool && user.active.index > 0);
       if (active.length > 0) item.append(` backup for ${active.map((user) => user.name).join(', ')}`);
       return item;
     }),
   );
+}
+
+/** The management API is off: the server's reason as it gave it, and the ways to turn it on. */
+function showDisabled(message: string): void {
+  $('login').classList.add('hidden');
+  $('view').classList.add('hidden');
+  $('disabled').classList.remove('hidden');
+  text('disabled-message', message);
+  text('page-address', location.origin + '/');
 }
 
 async function main(): Promise<void> {
@@ -276,8 +356,14 @@ async function main(): Promise<void> {
   const showLogin = (message = '') => {
     $('login').classList.remove('hidden');
     $('view').classList.add('hidden');
+    $('disabled').classList.add('hidden');
     text('login-error', message);
   };
+  $('user-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const name = $<HTMLInputElement>('user-name').value.trim();
+    if (name) location.hash = `user=${encodeURIComponent(name)}`;
+  });
   $('login-form').addEventListener('submit', (event) => {
     event.preventDefault();
     token = $<HTMLInputElement>('token').value.trim();
@@ -287,58 +373,76 @@ async function main(): Promise<void> {
   });
   for (const button of document.querySelectorAll<HTMLButtonElement>('#ranges button')) {
     button.addEventListener('click', () => {
-      chart.range = button.dataset.range!;
-      for (const other of document.querySelectorAll('#ranges button')) other.classList.toggle('active', other === button);
+      chart.choose(button.dataset.range!);
       void refresh(true);
     });
   }
+  /** The range's series; with no range chosen yet, the first that covers the statistics' age. */
+  const series = async (path: string, auth: string | null): Promise<Series> => {
+    const get = (range: string) => {
+      const from = new Date(Date.now() - RANGES[range].spanMs).toISOString();
+      return api<Series>(`${path}?from=${from}&step=${RANGES[range].step}`, auth);
+    };
+    if (chart.range) return get(chart.range);
+    const first = await get('1h');
+    const fits = rangeFor(first.dataSince);
+    chart.choose(fits);
+    return fits === '1h' ? first : get(fits);
+  };
   let lastChart = 0;
   const refresh = async (chartToo = false) => {
     try {
-      const range = RANGES[chart.range];
-      const from = new Date(Date.now() - range.spanMs).toISOString();
+      const chartDue = chartToo || Date.now() - lastChart > 60_000;
       if (user) {
-        // A user's own page: public, no token.
-        const view = await api<{ name: string; hashrate: number; workers: Worker[] }>(`/users/${encodeURIComponent(user)}`, null);
+        // A user's own page: public, no token; every number from GET /api/v1/users/:name.
+        const path = `/users/${encodeURIComponent(user)}`;
+        const view = await api<UserView>(path, null);
         text('title', `User ${view.name}`);
         renderFarm({
           hashrate: view.hashrate,
           workers: view.workers.length,
-          shares: { accepted: 0, rejected: 0, reasons: {} },
-          pools: [],
+          shares: view.shares,
+          pools: view.pools,
           users: [],
+          active: view.active,
         });
-        table.rows = view.workers.map((worker) => ({ ...worker, user: view.name, pool: '', algorithm: '', lastShare: null }));
-        if (chartToo || Date.now() - lastChart > 60_000) {
-          chart.draw(await api<Series>(`/users/${encodeURIComponent(user)}/stats?from=${from}&step=${range.step}`, null));
+        table.rows = view.workers.map((worker) => ({ ...worker, user: view.name }));
+        if (chartDue) {
+          chart.draw(await series(`${path}/stats`, null));
           lastChart = Date.now();
         }
       } else {
-        if (!token) return showLogin();
+        // Asked even without a token: the answer says whether one is needed (401) or management is off (403).
         const farm = await api<Farm>('/farm', token);
         renderFarm(farm);
         table.rows = await api<Worker[]>('/workers', token);
-        if (chartToo || Date.now() - lastChart > 60_000) {
-          chart.draw(await api<Series>(`/farm/stats?from=${from}&step=${range.step}`, token));
+        if (chartDue) {
+          chart.draw(await series('/farm/stats', token));
           lastChart = Date.now();
         }
       }
       const wasHidden = $('view').classList.contains('hidden');
+      $('disabled').classList.add('hidden');
       $('view').classList.remove('hidden');
       if (wasHidden) chart.resize();
       table.render();
       text('updated', `updated ${new Date().toLocaleTimeString()}`);
     } catch (error) {
       if (error instanceof Unauthorized) {
+        const refused = token !== null;
         sessionStorage.removeItem('token');
         token = null;
-        return showLogin('That token was refused.');
+        return showLogin(refused ? 'That token was refused.' : '');
       }
+      if (error instanceof ManagementDisabled) return showDisabled(error.message);
       text('updated', `update failed: ${(error as Error).message}`);
     }
   };
   await refresh(true);
-  setInterval(() => void refresh(), REFRESH_MS);
+  // Not while the token is asked for: that waits for the person (and keeps saying why it is asked).
+  setInterval(() => {
+    if ($('login').classList.contains('hidden')) void refresh();
+  }, REFRESH_MS);
 }
 
 void main();
