@@ -28,8 +28,8 @@ const GUESS_SHARES = 3;
  * held): 1 in 10,000, judged continuously, so a miner at its difficulty keeps it for hours.
  */
 const SETTLED_UNLIKELIHOOD = 1e-4;
-/** A step up waits for this many shares, so that the new difficulty is within a factor of 2 of the rate (99 %). */
-const UP_SHARES = 16;
+/** A step up waits for this many shares, so that the new difficulty is within a factor of 2 of the rate (98 %). */
+const UP_SHARES = 12;
 /** Intervals after which a window that showed nothing starts over, so the rate judged is a recent one. */
 const WINDOW_INTERVALS = 60;
 /** Largest step up or down in one retarget, so one unlucky window cannot swing the difficulty wildly. */
