@@ -97,6 +97,20 @@ describe('AccountingService', () => {
     expect(await value('proxy_worker_speed', { worker: sha.address })).toBe(0);
   });
 
+  it('publishes the speeds from the first share, at the time of the scrape, as the workers API computes them', async () => {
+    accounting.workerConnected(sha);
+    now += 5000;
+    accounting.shareAnswered(sha.sessionId, 1, { accepted: true });
+    now += 1000;
+    const api = accounting.workersSnapshot().find((worker) => worker.session === sha.sessionId)!.hashrate['1m'];
+    expect(api).toBeCloseTo(2 ** 32 / 6, 6);
+    expect(await value('proxy_worker_speed', { worker: sha.address })).toBe(api);
+    expect(await value('proxy_user_speed', { user: 'u1' })).toBe(api);
+    expect(await value('proxy_rig_speed', { user: 'u1', rig: 'r1' })).toBe(api);
+    now += 4000; // and it moves with the clock, without a refresh
+    expect(await value('proxy_worker_speed', { worker: sha.address })).toBeCloseTo(2 ** 32 / 10, 6);
+  });
+
   it("takes a validated worker's speed from its valid shares at its own difficulty, not from pool verdicts", async () => {
     accounting.workerConnected(scrypt);
     now += 10_000;

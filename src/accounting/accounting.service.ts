@@ -86,8 +86,6 @@ interface WorkerRecord {
   info: WorkerInfo;
   /** The `worker` labels, made once per info: published with every read. */
   labels: Record<string, string>;
-  /** Hashes per second as of the last refresh (null: not computed yet, or unknown algorithm). */
-  speed: number | null;
   /** The user's and the rig's group, looked up once per info: the share path allocates nothing for them. */
   user: GroupRecord;
   rig: GroupRecord;
@@ -115,7 +113,6 @@ interface GroupRecord {
 
 /** The windows farm operators know from other proxies, for the workers API. */
 export const HASHRATE_WINDOWS = { '1m': 60_000, '10m': 600_000, '1h': 3_600_000, '12h': 43_200_000, '24h': 86_400_000 } as const;
-const SPEED_REFRESH_MS = 60_000;
 const RIG_SWEEP_MS = 10 * 60_000;
 
 /** What the farm page shows at a glance (GET /api/v1/farm adds the registered pools that are down). */
@@ -150,8 +147,8 @@ export interface WorkerSnapshot {
 
 /**
  * Share bookkeeping: every event from the Stratum side lands here, in memory and synchronously (nothing on
- * the share path waits for I/O). Prometheus counters move with the events; speeds are recomputed every
- * minute; a worker's series go when its session ends; per-rig series go after --metrics.rigTtl unused.
+ * the share path waits for I/O). Prometheus counters move with the events; speeds are computed when it
+ * scrapes; a worker's series go when its session ends; per-rig series go after --metrics.rigTtl unused.
  */
 @Injectable()
 export class AccountingService implements OnModuleInit, OnModuleDestroy {
@@ -169,6 +166,8 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
   private connectedCount = 0;
   private readonly proxy: string;
   private readonly speedWindowMs: number;
+  /** The time speeds are computed for (refreshSpeeds), null: the time of the scrape. */
+  private speedsAt: number | null = null;
   /** Injected clock, so tests can move time. */
   now: () => number = Date.now;
 
@@ -218,9 +217,6 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     this.resetMetrics();
     this.installCollectors();
     this.workersConnected.set({ proxy: this.proxy }, 0);
-    // Short speed windows (tests, small farms) are refreshed more often than once a minute.
-    const refreshMs = Math.min(SPEED_REFRESH_MS, Math.max(1000, this.speedWindowMs / 5));
-    this.timers.push(setInterval(() => this.refreshSpeeds(), refreshMs).unref());
     this.timers.push(setInterval(() => this.sweepRigs(), RIG_SWEEP_MS).unref());
   }
 
@@ -255,7 +251,6 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       record = {
         info,
         labels: this.workerLabels(info),
-        speed: null,
         user: this.group(this.users, info, false),
         rig: this.group(this.rigs, info, true),
         connected: false,
@@ -428,27 +423,19 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
 
   // ---- speeds, snapshots, sweeping ----
 
-  /** Recomputes every speed gauge (every minute; tests call it directly). */
-  refreshSpeeds(now = this.now()): void {
-    // Without a known algorithm there is no divider, so no hashrate to report.
-    for (const record of this.workers.values()) {
-      record.speed = record.info.hash === UNKNOWN_ALGORITHM ? null : record.window.hashrate(this.speedWindowMs, now, record.connectedSince);
-    }
-    for (const user of this.users.values()) {
-      if (user.labels.hash !== UNKNOWN_ALGORITHM)
-        this.userSpeed.set(user.labels, user.window.hashrate(this.speedWindowMs, now, user.since));
-    }
-    for (const rig of this.rigs.values()) {
-      if (rig.labels.hash !== UNKNOWN_ALGORITHM) this.rigSpeed.set(rig.labels, rig.window.hashrate(this.speedWindowMs, now, rig.since));
-    }
+  /**
+   * Speeds are computed when Prometheus reads them, from the same windows as the workers API: this pins
+   * them to the time `now` instead (tests with a clock of their own); without it they follow the clock again.
+   */
+  refreshSpeeds(now?: number): void {
+    this.speedsAt = now ?? null;
   }
 
   /** Drops the series of rigs unused for longer than --metrics.rigTtl. */
   sweepRigs(now = this.now()): void {
     for (const [key, rig] of this.rigs) {
       if (rig.liveWorkers > 0 || now - rig.lastConnectedAt < this.config.metrics.rigTtlMs) continue;
-      this.rigs.delete(key);
-      this.rigSpeed.remove(rig.labels); // its share counters are collected from this.rigs, so they go with it
+      this.rigs.delete(key); // its series are collected from this.rigs, so they go with it
     }
   }
 
@@ -586,11 +573,27 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
         }
         return samples;
       });
+    // Speeds at the time of the scrape, as the workers API computes them: a worker's from its first share.
+    // Without a known algorithm there is no divider, so no hashrate to report.
     publish(this.workerSpeed, 'gauge', () => {
+      const now = this.speedsAt ?? this.now();
       const samples: Sample[] = [];
-      for (const record of this.workers.values()) if (record.speed !== null) samples.push({ labels: record.labels, value: record.speed });
+      for (const record of this.workers.values())
+        if (record.info.hash !== UNKNOWN_ALGORITHM)
+          samples.push({ labels: record.labels, value: record.window.hashrate(this.speedWindowMs, now, record.connectedSince) });
       return samples;
     });
+    const groupSpeed = (metric: Gauge, groups: Map<string, GroupRecord>) =>
+      publish(metric, 'gauge', () => {
+        const now = this.speedsAt ?? this.now();
+        const samples: Sample[] = [];
+        for (const group of groups.values())
+          if (group.labels.hash !== UNKNOWN_ALGORITHM)
+            samples.push({ labels: group.labels, value: group.window.hashrate(this.speedWindowMs, now, group.since) });
+        return samples;
+      });
+    groupSpeed(this.userSpeed, this.users);
+    groupSpeed(this.rigSpeed, this.rigs);
     perWorker(this.workerSended, 'sent');
     perWorker(this.workerOneSended, 'oneSent');
     perWorker(this.workerAccepted, 'accepted');
