@@ -111,6 +111,15 @@ describe('AccountingService', () => {
     expect(await value('proxy_worker_speed', { worker: sha.address })).toBeCloseTo(2 ** 32 / 10, 6);
   });
 
+  it('adds difficulty-1 shares up without float noise, however many there are', async () => {
+    accounting.workerConnected({ ...sha, divider: 1000 }); // difficulty 1 / 1000: 0.001 a share
+    for (let i = 0; i < 47; i++) accounting.shareForwarded(sha.sessionId, 1);
+    expect(await value('proxy_worker_one_sended', { worker: sha.address })).toBe(0.047);
+    for (let i = 0; i < 100_000 - 47; i++) accounting.shareForwarded(sha.sessionId, 1);
+    // A plain sum of 100,000 shares of 0.001 is 100.00000000011343, noise within 15 digits.
+    expect(await value('proxy_worker_one_sended', { worker: sha.address })).toBe(100);
+  });
+
   it("takes a validated worker's speed from its valid shares at its own difficulty, not from pool verdicts", async () => {
     accounting.workerConnected(scrypt);
     now += 10_000;

@@ -60,6 +60,27 @@ export interface ShareCounts {
   /** Valid at the worker's own difficulty (validated workers only). */
   valid: number;
   oneValid: number;
+  /** What rounding lost from each difficulty-1 sum (Neumaier's compensation), added back when published. */
+  readonly lost: Record<DifficultyOneCount, number>;
+}
+
+type DifficultyOneCount = 'oneSent' | 'oneAccepted' | 'oneRejected' | 'oneValid';
+type Count = Exclude<keyof ShareCounts, 'lost'>;
+
+/**
+ * Adds to a difficulty-1 sum, keeping what the addition rounded off: however many shares of 0.001 a worker
+ * sends, its published sum is the exact one rounded once (0.047, not 0.047000000000000035).
+ */
+function addDifficultyOne(counts: ShareCounts, key: DifficultyOneCount, value: number): void {
+  const sum = counts[key];
+  const next = sum + value;
+  counts.lost[key] += Math.abs(sum) >= Math.abs(value) ? sum - next + value : value - next + sum;
+  counts[key] = next;
+}
+
+/** A count as published: a difficulty-1 sum with its compensation. */
+function published(counts: ShareCounts, key: Count): number {
+  return key in counts.lost ? counts[key] + counts.lost[key as DifficultyOneCount] : counts[key];
 }
 
 /** One series of a metric published from the records. */
@@ -80,6 +101,7 @@ const newCounts = (): ShareCounts => ({
   oneRejected: 0,
   valid: 0,
   oneValid: 0,
+  lost: { oneSent: 0, oneAccepted: 0, oneRejected: 0, oneValid: 0 },
 });
 
 interface WorkerRecord {
@@ -311,7 +333,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     if (!record) return;
     const one = difficulty / record.info.divider;
     record.counts.sent++;
-    record.counts.oneSent += one;
+    addDifficultyOne(record.counts, 'oneSent', one);
     this.stats.record(record.info.user, this.statsWorker(record.info), 'sent', one, this.now());
   }
 
@@ -332,10 +354,10 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     for (const counts of [record.counts, user.counts, rig.counts]) {
       if (outcome.accepted) {
         counts.accepted++;
-        counts.oneAccepted += one;
+        addDifficultyOne(counts, 'oneAccepted', one);
       } else {
         counts.rejected++;
-        counts.oneRejected += one;
+        addDifficultyOne(counts, 'oneRejected', one);
       }
     }
     if (outcome.accepted) {
@@ -359,7 +381,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     const one = difficulty / info.divider;
     record.lastShareAt = this.now();
     record.counts.valid++;
-    record.counts.oneValid += one;
+    addDifficultyOne(record.counts, 'oneValid', one);
     this.addToWindows(record, this.groupOf(record, false), this.groupOf(record, true), one, this.now());
   }
 
@@ -560,16 +582,16 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       target.get = () => Promise.resolve({ name, help, type, values: samples(), aggregator: 'sum' });
       this.published.push(target);
     };
-    const perWorker = (metric: Counter, count: keyof ShareCounts) =>
+    const perWorker = (metric: Counter, count: Count) =>
       publish(metric, 'counter', () =>
-        Array.from(this.workers.values(), (record) => ({ labels: record.labels, value: record.counts[count] })),
+        Array.from(this.workers.values(), (record) => ({ labels: record.labels, value: published(record.counts, count) })),
       );
-    const perGroup = (metric: Counter, groups: Map<string, GroupRecord>, accepted: keyof ShareCounts, rejected: keyof ShareCounts) =>
+    const perGroup = (metric: Counter, groups: Map<string, GroupRecord>, accepted: Count, rejected: Count) =>
       publish(metric, 'counter', () => {
         const samples: Sample[] = [];
         for (const { labels, counts } of groups.values()) {
-          if (counts.accepted > 0) samples.push({ labels: { ...labels, result: 'accepted' }, value: counts[accepted] });
-          if (counts.rejected > 0) samples.push({ labels: { ...labels, result: 'rejected' }, value: counts[rejected] });
+          if (counts.accepted > 0) samples.push({ labels: { ...labels, result: 'accepted' }, value: published(counts, accepted) });
+          if (counts.rejected > 0) samples.push({ labels: { ...labels, result: 'rejected' }, value: published(counts, rejected) });
         }
         return samples;
       });

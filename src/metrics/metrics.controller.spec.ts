@@ -1,11 +1,49 @@
 import { Counter, Gauge, Histogram, register } from 'prom-client';
-import { MetricsController } from './metrics.controller.js';
+import { MetricsController, valueText } from './metrics.controller.js';
 
 describe('MetricsController', () => {
   afterEach(() => {
     register.removeSingleMetric('spec_shares_total');
     register.removeSingleMetric('spec_speed');
     register.removeSingleMetric('spec_round_trip_seconds');
+    register.removeSingleMetric('spec_one_sended');
+  });
+
+  const scrape = async () => {
+    const chunks: string[] = [];
+    await new MetricsController().index({
+      status: () => undefined,
+      setHeader: () => undefined,
+      write: (chunk: string) => chunks.push(chunk) > 0,
+      end: () => undefined,
+      once: () => undefined,
+    });
+    return chunks.join('');
+  };
+
+  it('renders values without float noise: at most 15 significant digits for fractions, integers exact', async () => {
+    expect(valueText(0.1 + 0.2)).toBe('0.3');
+    expect(valueText(47 * 0.001)).toBe('0.047');
+    let sum = 0;
+    for (let i = 0; i < 47; i++) sum += 0.001;
+    expect(`${sum}`).toBe('0.047000000000000035'); // what a plain sum renders
+    expect(valueText(sum)).toBe('0.047');
+    expect(valueText(1e-7 + 2e-7)).toBe('3e-7');
+    expect(valueText(2 ** 32 / 6)).toBe('715827882.666667');
+    expect(valueText(0.5)).toBe('0.5');
+    expect(valueText(Number.MAX_SAFE_INTEGER)).toBe('9007199254740991');
+    expect(valueText(2 ** 64)).toBe('18446744073709552000');
+    expect(valueText(0)).toBe('0');
+    expect(valueText(-1.25)).toBe('-1.25');
+    expect(valueText(Number.NaN)).toBe('Nan');
+    expect(valueText(Number.NEGATIVE_INFINITY)).toBe('-Inf');
+    // Within the last digit of the value, as a parser reads it back.
+    for (const value of [Math.PI, 1 / 3, 123456.789e-12, 98765.4321])
+      expect(Math.abs(Number(valueText(value)) / value - 1)).toBeLessThan(1e-14);
+    // Through the scrape: a counter added up from 47 shares of 0.001.
+    const counter = new Counter({ name: 'spec_one_sended', help: 'difficulty-1 shares', labelNames: ['worker'] });
+    for (let i = 0; i < 47; i++) counter.inc({ worker: 'w' }, 0.001);
+    expect(await scrape()).toContain('spec_one_sended{worker="w"} 0.047\n');
   });
 
   it('serves exactly what prom-client renders, and lets other work run while it builds the text', async () => {

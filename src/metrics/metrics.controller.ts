@@ -16,7 +16,7 @@ export interface ScrapeResponse {
 const LINES_PER_TURN = 1000;
 
 /**
- * GET /metrics: the same text as prom-client's `register.metrics()`, rendered with the event loop let in
+ * GET /metrics: the same text as prom-client's `register.metrics()` (but for float noise: valueText), rendered with the event loop let in
  * every LINES_PER_TURN lines and written to the client one metric at a time. With thousands of workers a
  * scrape is tens of thousands of lines; rendered in one go it held up every miner's shares for the whole
  * of it (270 ms for 9,900 workers), and encoding the joined 10 MB body alone took about 80 ms.
@@ -51,7 +51,7 @@ function drained(response: ScrapeResponse): Promise<void> {
   });
 }
 
-/** One metric in the Prometheus text format, exactly as prom-client renders it (no default labels are used). */
+/** One metric in the Prometheus text format as prom-client renders it (no default labels are used), values by valueText. */
 async function renderMetric(metric: MetricObject): Promise<string> {
   // Histograms share their `le` labels in a form only prom-client renders; they have a series per pool, not per worker.
   if (typeof (metric as { getForPromString?: unknown }).getForPromString === 'function')
@@ -75,8 +75,14 @@ function escapeText(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
-function valueText(value: number): string {
+/**
+ * A sample's value as prom-client writes it, except that a fraction carries at most 15 significant digits:
+ * a double holds 15 decimal digits exactly, so the text is the decimal the sum meant (0.047 for 47 shares
+ * of 0.001, not 0.047000000000000035) and parses back to within the last of them. Integers are exact.
+ */
+export function valueText(value: number): string {
   if (Number.isNaN(value)) return 'Nan';
   if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf';
-  return `${value}`;
+  if (Number.isInteger(value)) return `${value}`;
+  return `${Number(value.toPrecision(15))}`;
 }
