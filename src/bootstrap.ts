@@ -13,6 +13,7 @@ import { SecretBox, useSecretBox } from './database/secrets.js';
 import { ProxyState } from './health/proxy-state.js';
 import { UpstreamChannels } from './upstream/channels.service.js';
 import { createValidationPipe } from './api/validation.js';
+import { forgetCreatedToken, GeneratedToken, loadOrCreateToken } from './api/generated-token.js';
 import type { AppConfig } from './config/app-config.js';
 import { describeListenError, StratumServer } from './stratum/transport/stratum-server.js';
 
@@ -24,6 +25,8 @@ export interface RunningProxy {
   readonly stratumAddress: string;
   /** The TLS listener's bound address ('' without one). */
   readonly stratumTlsAddress: string;
+  /** The management token the proxy keeps for itself (SQLite without --api.token), or null. */
+  readonly generatedToken: GeneratedToken | null;
   /**
    * Stops taking miners (readiness answers 503), tells the connected ones to reconnect elsewhere when
    * --shutdown.reconnectTo is set, and waits up to --shutdown.drainTimeout for the pools' verdicts on
@@ -47,8 +50,25 @@ export class StartupError extends Error {}
  * Builds and starts the hybrid app: HTTP (API, /metrics) on web.addr and the Stratum transport on stratum.addr.
  * Modules are initialised (database opened and migrated) before either listener accepts anything.
  */
-export async function startProxy(config: AppConfig, logger: LoggerService): Promise<RunningProxy> {
-  const { dataSource, lock } = await openDatabase(config, logger);
+export async function startProxy(given: AppConfig, logger: LoggerService): Promise<RunningProxy> {
+  const { dataSource, lock } = await openDatabase(given, logger);
+  let generatedToken: GeneratedToken | null = null;
+  let config = given;
+  if (config.apiTokenFile) {
+    try {
+      generatedToken = loadOrCreateToken(config.apiTokenFile);
+    } catch (error) {
+      await dataSource.destroy().catch(() => undefined);
+      lock.release();
+      throw new StartupError(`cannot use the management token file ${config.apiTokenFile}: ${(error as Error).message}`);
+    }
+    config = { ...config, apiToken: generatedToken.token };
+  }
+  // A start that fails leaves nothing behind it made: the lock, a new database file, a new token.
+  const undo = () => {
+    lock.release();
+    forgetCreatedToken(generatedToken);
+  };
   let app: NestExpressApplication;
   try {
     app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, dataSource), {
@@ -58,7 +78,7 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
     });
   } catch (error) {
     await dataSource.destroy().catch(() => undefined);
-    lock.release();
+    undo();
     throw new StartupError(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
   }
   const stratum = new StratumServer(config);
@@ -83,7 +103,15 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
     });
     const { host, port } = config.webAddr;
     try {
-      await app.listen(port, host);
+      // The server itself, not app.listen(): Nest would also log its own raw EADDRINUSE line beside ours.
+      const server = app.getHttpServer() as HttpServer;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
     } catch (error) {
       throw new StartupError(`cannot listen on --web.addr ${host}:${port}: ${describeListenError(error as NodeJS.ErrnoException)}`);
     }
@@ -95,7 +123,7 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
     app.get(ProxyState).stratumListening = true;
   } catch (error) {
     await app.close().catch(() => undefined);
-    lock.release();
+    undo();
     throw error;
   }
   // Started: the files this run created stay (until then, release() removes them).
@@ -107,6 +135,7 @@ export async function startProxy(config: AppConfig, logger: LoggerService): Prom
     webAddress: bound && typeof bound === 'object' ? `${bound.address}:${bound.port}` : '',
     stratumAddress: stratum.address(),
     stratumTlsAddress: stratum.tlsAddress(),
+    generatedToken,
     drain: () => drain(app, stratum, config),
     close: async () => {
       await app.close();

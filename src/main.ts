@@ -5,6 +5,7 @@ import { parseCommandLine, helpText } from './config/app-config.js';
 import { ConfigError } from './config/flags.js';
 import { createAppLogger } from './logging/app-logger.js';
 import { startProxy, StartupError } from './bootstrap.js';
+import { startupLines } from './startup-lines.js';
 
 const SHUTDOWN_GRACE_MS = 5000;
 
@@ -53,11 +54,7 @@ async function main(): Promise<number> {
     logger.error(error instanceof StartupError ? error.message : `cannot start: ${String((error as Error)?.stack ?? error)}`, 'Main');
     return 1;
   }
-  logger.log(
-    `stratum-proxy ${packageVersion()}: stratum ${proxy.stratumAddress}, web ${proxy.webAddress}, database ${config.database.type}` +
-      (proxy.stratumTlsAddress ? `, stratum TLS ${proxy.stratumTlsAddress}` : ''),
-    'Main',
-  );
+  for (const line of startupLines(config, proxy, packageVersion())) logger.log(line, 'Main');
 
   const signal = await stopSignal;
   logger.log(`${signal}: draining (a second signal stops at once)`, 'Main');

@@ -67,7 +67,7 @@ describeEachStore('REST API', (factory) => {
         [{ pool: 'btc.f2pool.com', user: 'u' }, /pool must be "host:port"/],
         [{ pool: 'btc.f2pool.com:99999', user: 'u' }, /pool must be "host:port"/],
         [{ pool: 'btc.f2pool.com:3333', user: 'u'.repeat(257) }, /at most 256/],
-        [{ pool: 'btc.f2pool.com:3333', user: 'u', password: 7 }, /password must be a string/],
+        [{ pool: 'btc.f2pool.com:3333', user: 'u', password: 7 }, /password must be text \(a JSON string\)/],
         [{ pool: 'btc.f2pool.com:3333', user: ' \t ' }, /user must not be blank or contain control characters/],
         [`{"pool":${'['.repeat(5000)}${']'.repeat(5000)}}`, /JSON body nested deeper than 32 levels/],
       ];
@@ -96,7 +96,11 @@ describeEachStore('REST API', (factory) => {
 
     it('answers 404 for a pool that is not in the database', async () => {
       const response = await http.post('/api/v1/users').send({ pool: 'unknown.example.com:3333', user: 'u', password: 'p' }).expect(404);
-      expect(response.body).toEqual({ name: '', error: 'pool unknown.example.com:3333 is not supported' });
+      expect(response.body).toEqual({
+        name: '',
+        error:
+          'pool unknown.example.com:3333 is not supported: the management API adds it (POST /api/v1/pools), or start the proxy with --pools.allowUnknown',
+      });
     });
   });
 
@@ -150,7 +154,18 @@ describeEachStore('REST API', (factory) => {
       expect(pool.body).toMatchObject({ host: 'pool.example.com', port: 3333, algorithm: 'testhash', divider: 128 });
       await http.post('/api/v1/pools').set(auth).send({ host: 'POOL.example.com', port: 3333, algorithm: 'sha256' }).expect(409);
       await http.post('/api/v1/pools').set(auth).send({ host: 'p.example.com', port: 70000, algorithm: 'sha256' }).expect(400);
-      await http.post('/api/v1/pools').set(auth).send({ host: 'p.example.com', port: 1, algorithm: 'nope' }).expect(400);
+      const unknown = await http.post('/api/v1/pools').set(auth).send({ host: 'p.example.com', port: 1, algorithm: 'sha256d' }).expect(400);
+      // The answer lists every name a pool can be added with.
+      expect(unknown.body.error).toMatch(/^algorithm sha256d does not exist; the known algorithms are: .*\bscrypt\b.*\bsha256\b/);
+      expect(unknown.body.error).not.toMatch(/\bunknown\b/);
+      const missing = await http.post('/api/v1/pools').set(auth).send({ port: 1, algorithm: 'sha256' }).expect(400);
+      expect(missing.body.error).toBe('host is required');
+      const fractional = await http
+        .post('/api/v1/pools')
+        .set(auth)
+        .send({ host: 'p.example.com', port: 1.5, algorithm: 'sha256' })
+        .expect(400);
+      expect(fractional.body.error).toBe('port must be a whole number');
       await http.get(`/api/v1/pools/${pool.body.id}`).expect(200);
 
       // The algorithm is used by the pool, and the pool by a user: neither can go.

@@ -208,6 +208,41 @@ describe('the stratum-proxy command', () => {
     expect(result.stdout + result.stderr).not.toContain('hunter2');
   });
 
+  it('makes a management token at first start on SQLite, prints the page address with it once, and keeps it', async () => {
+    const home = mkdtempSync(join(dir, 'token-'));
+    const args = ['--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', `--db.path=${join(home, 'farm.db')}`, '--syslog'];
+    const first = new ProxyProcess(args);
+    const [, , web] = await first.waitFor(READY);
+    const [, token] = await first.waitFor(/farm page http:\/\/127\.0\.0\.1:\d+\/#token=([A-Za-z0-9_-]+)$/m);
+    await first.waitFor(/database: SQLite \/.*farm\.db$/m);
+    expect(readFileSync(join(home, 'farm.db.token'), 'utf8').trim()).toBe(token);
+    expect(statSync(join(home, 'farm.db.token')).mode & 0o777).toBe(0o600);
+    // The token opens the management API; the page's address works with it.
+    expect((await fetch(`http://${web}/api/v1/farm`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await fetch(`http://${web}/api/v1/farm`, { headers: { Authorization: 'Bearer wrong-token-1' } })).status).toBe(401);
+    first.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+    const second = new ProxyProcess(args);
+    const [, , again] = await second.waitFor(READY);
+    await second.waitFor(/management API on: token in \/.*farm\.db\.token$/m);
+    expect(second.stdout).not.toContain(token);
+    expect((await fetch(`http://${again}/api/v1/farm`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    second.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+    // Turned off: management is disabled, and the log says how to turn it on.
+    const off = new ProxyProcess([...args.slice(0, 2), `--db.path=${join(home, 'other.db')}`, '--syslog', '--api.generateToken=false']);
+    const [, , offWeb] = await off.waitFor(READY);
+    await off.waitFor(/management API off: set API_TOKEN=<secret> and restart to turn it on/);
+    const refused = await fetch(`http://${offWeb}/api/v1/farm`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: string }).error).toMatch(
+      /^the management API is disabled: set the environment variable API_TOKEN/,
+    );
+    off.kill('SIGTERM');
+    await off.exited;
+    expect(readdirSync(home).filter((file) => file.startsWith('other'))).not.toContain('other.db.token');
+  });
+
   it('serves, then stops on SIGTERM with exit code 0 within 5 seconds; --syslog lines carry no date', async () => {
     const proxy = new ProxyProcess(['--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', dbFlag(), '--syslog']);
     const [, , web] = await proxy.waitFor(READY);

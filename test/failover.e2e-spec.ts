@@ -276,7 +276,7 @@ describeEachStore('backup accounts through the API', (factory) => {
       .post('/api/v1/users')
       .send({ pool: address(primary), user: 'v', backups: [{ pool: '127.0.0.1:1', user: 'w' }] })
       .expect(404);
-    expect(bad.body.error).toContain('is not supported');
+    expect(bad.body.error).toMatch(/^backups\[0\]: pool 127\.0\.0\.1:1 is not supported/);
     const mixed = await farm.http
       .post('/api/v1/users')
       .send({ pool: address(primary), user: 'v', backups: [{ pool: address(scrypt), user: 'w' }] })

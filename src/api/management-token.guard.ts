@@ -16,7 +16,9 @@ export class ManagementTokenGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (!this.expected) {
-      throw new ForbiddenException('the management API is disabled: start the proxy with --api.token=<secret> (or API_TOKEN) to enable it');
+      throw new ForbiddenException(
+        'the management API is disabled: set the environment variable API_TOKEN=<secret> (or --api.token) and restart the proxy to enable it',
+      );
     }
     const header = context.switchToHttp().getRequest<Request>().headers.authorization ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);

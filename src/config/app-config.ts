@@ -19,6 +19,8 @@ export interface AppConfig {
   readonly metricsTag: string;
   readonly log: { readonly syslog: boolean; readonly level: LogLevelName; readonly format: 'text' | 'json' };
   readonly apiToken: string;
+  /** Where the proxy keeps the management token it made itself (SQLite without --api.token), or null. */
+  readonly apiTokenFile: string | null;
   /** Serve the farm page at /. */
   readonly webUi: boolean;
   /** Encrypts pool passwords at rest (empty: stored as given); the previous one, to re-encrypt after a change. */
@@ -159,6 +161,7 @@ function toAppConfig(v: FlagValues): AppConfig {
     metricsTag: v.metricsTag ?? `${stratumAddr.host}:${stratumAddr.port}`,
     log: { syslog: required(v.syslog), level: required(v.logLevel), format: required(v.logFormat) },
     apiToken: v.apiToken ?? '',
+    apiTokenFile: !v.apiToken && !dbUrl && required(v.apiGenerateToken) ? `${path}.token` : null,
     webUi: required(v.webUi),
     apiRegistrationToken: v.apiRegistrationToken ?? '',
     secrets: { key: v.secretKey ?? '', previousKey: v.previousSecretKey ?? '' },

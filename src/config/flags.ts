@@ -145,7 +145,23 @@ export const FLAGS = {
     ...flag('web.ui', 'WEB_UI', 'true', parseBoolean, 'serve the farm page at / (its assets under /ui)'),
     boolean: true,
   },
-  apiToken: flag('api.token', 'API_TOKEN', '', parseString, 'bearer token that guards the management API (empty: management disabled)'),
+  apiToken: flag(
+    'api.token',
+    'API_TOKEN',
+    '',
+    parseString,
+    'bearer token that guards the management API (empty: see --api.generateToken). Prefer the environment variable',
+  ),
+  apiGenerateToken: {
+    ...flag(
+      'api.generateToken',
+      'API_GENERATE_TOKEN',
+      'true',
+      parseBoolean,
+      'on SQLite without API_TOKEN: make a management token at first start, kept in <db.path>.token (owner only); false: management disabled',
+    ),
+    boolean: true,
+  },
   secretKey: flag(
     'secrets.key',
     'PROXY_SECRET_KEY',

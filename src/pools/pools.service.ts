@@ -141,7 +141,10 @@ export class PoolsService {
 
   private async algorithmNamed(name: string) {
     const algorithm = await this.algorithms.findByName(name);
-    if (!algorithm) throw new BadRequestException(`algorithm ${name} does not exist`);
+    if (!algorithm) {
+      const known = (await this.algorithms.list()).map((a) => a.name).filter((n) => n !== UNKNOWN_ALGORITHM);
+      throw new BadRequestException(`algorithm ${name} does not exist; the known algorithms are: ${known.join(', ')}`);
+    }
     return algorithm;
   }
 

@@ -148,7 +148,10 @@ export class UsersService implements OnModuleInit {
       pool = await this.pools.createUnknown(host, port, tls ?? false);
       this.logger.log(`added pool ${pool.address} of unknown algorithm (--pools.allowUnknown): it is detected from the first shares`);
     }
-    if (!pool) throw new UnsupportedPoolError(`pool ${formatPoolAddress(host.toLowerCase(), port)} is not supported`);
+    if (!pool)
+      throw new UnsupportedPoolError(
+        `pool ${formatPoolAddress(host.toLowerCase(), port)} is not supported: the management API adds it (POST /api/v1/pools), or start the proxy with --pools.allowUnknown`,
+      );
     return pool;
   }
 
@@ -157,7 +160,11 @@ export class UsersService implements OnModuleInit {
     if (requests.length > MAX_BACKUPS) throw new InvalidAccountError(`at most ${MAX_BACKUPS} backups`);
     const accounts: NameAccount[] = [];
     for (const [i, request] of requests.entries()) {
-      const pool = await this.poolFor(request.pool);
+      const pool = await this.poolFor(request.pool).catch((error: unknown) => {
+        // Say which entry was wrong: the same pool text may be fine as a primary elsewhere.
+        if (error instanceof UnsupportedPoolError || error instanceof InvalidAccountError) error.message = `backups[${i}]: ${error.message}`;
+        throw error;
+      });
       const account = { pool, accountUser: request.user, accountPassword: request.password ?? '' };
       const known = [primary, ...accounts];
       if (known.some((other) => sameAccount(other, account)))

@@ -7,7 +7,14 @@ import { RunningProxy, startProxy } from '../../src/bootstrap.js';
  * per-address rate limits are off unless a suite sets them (every request of a suite comes from 127.0.0.1).
  */
 export async function startTestProxy(flags: string[], logger: LoggerService = testLogger()): Promise<RunningProxy> {
-  const defaults = ['--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', '--api.registrationRate=0', '--api.readRate=0'];
+  // No token file beside the suites' databases: a suite that wants management passes --api.token.
+  const defaults = [
+    '--web.addr=127.0.0.1:0',
+    '--stratum.addr=127.0.0.1:0',
+    '--api.registrationRate=0',
+    '--api.readRate=0',
+    '--api.generateToken=false',
+  ];
   const request = parseCommandLine([...defaults, ...flags], {});
   if (request.kind !== 'run') throw new Error('unexpected --help/--version');
   return startProxy(request.config, logger);
