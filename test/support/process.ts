@@ -18,11 +18,12 @@ export class ProxyProcess {
   readonly exited: Promise<Exited>;
 
   /** `openFiles`: run under that open-file limit (`ulimit -n`, then exec: the pid is the proxy's). */
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}, openFiles?: number) {
+  /** `script`: another entry point of dist/ (the demo) instead of the proxy's main. */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, openFiles?: number, script = MAIN) {
     const [command, argv] =
       openFiles === undefined
-        ? [process.execPath, [MAIN, ...args]]
-        : ['bash', ['-c', 'ulimit -n "$0" && exec "$@"', String(openFiles), process.execPath, MAIN, ...args]];
+        ? [process.execPath, [script, ...args]]
+        : ['bash', ['-c', 'ulimit -n "$0" && exec "$@"', String(openFiles), process.execPath, script, ...args]];
     this.child = spawn(command, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));

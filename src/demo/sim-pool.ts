@@ -1,0 +1,281 @@
+// A simulated Stratum pool (tests and the local demo): it hands out its own extranonce1 and extranonce2 size, and checks
+// every share with real sha256d against them and its difficulty, so a broken translation fails a test.
+import { randomBytes } from 'node:crypto';
+import { createServer, Server, Socket } from 'node:net';
+import { difficultyToTarget } from '../protocol/difficulty.js';
+import { LineSplitter } from '../protocol/line-splitter.js';
+import { buildHeader, hashValue } from '../protocol/share-hash.js';
+import { DIVIDER, powHash, SimAlgorithm } from './pow.js';
+
+export interface SimPoolOptions {
+  extranonce1Size?: number;
+  extranonce2Size?: number;
+  difficulty?: number;
+  /** Accepted accounts (user -> password); undefined accepts any account. */
+  accounts?: Record<string, string>;
+  /** Version-rolling mask granted to a configure request; null: configure is answered as unknown. */
+  versionMask?: number | null;
+  /** Never answer mining.submit (to test the proxy's submit timeout). */
+  silentSubmits?: boolean;
+  /** Answer shares this long after they arrive (a slow pool). */
+  submitDelayMs?: number;
+  /** The proof of work shares are checked with (default sha256); scrypt targets use difficulty / 65536. */
+  algorithm?: SimAlgorithm;
+}
+
+export interface SimJob {
+  id: string;
+  prevhash: string;
+  coinb1: string;
+  coinb2: string;
+  merkleBranch: string[];
+  version: string;
+  nbits: string;
+  ntime: string;
+  difficulty: number;
+}
+
+export interface ReceivedShare {
+  user: string;
+  jobId: string;
+  extranonce1: string;
+  extranonce2: string;
+  verdict: 'accepted' | 'rejected';
+  code?: number;
+  reason?: string;
+}
+
+/** One proxy connection as the pool sees it. */
+export class PoolPeer {
+  extranonce1: string;
+  extranonce2Size: number;
+  user: string | null = null;
+  versionMask: number | null = null;
+  readonly jobs = new Map<string, SimJob>();
+  readonly seen = new Set<string>();
+  readonly received: unknown[] = [];
+
+  constructor(
+    readonly socket: Socket,
+    readonly pool: SimPool,
+  ) {
+    this.extranonce1 = randomBytes(pool.options.extranonce1Size).toString('hex');
+    this.extranonce2Size = pool.options.extranonce2Size;
+  }
+
+  send(message: object): void {
+    if (!this.socket.destroyed) this.socket.write(`${JSON.stringify(message)}\n`);
+  }
+
+  notify(method: string, params: unknown[]): void {
+    this.send({ id: null, method, params });
+  }
+
+  sendJob(job: SimJob, clean: boolean): void {
+    this.jobs.set(job.id, job);
+    if (clean) for (const id of this.jobs.keys()) if (id !== job.id) this.jobs.delete(id);
+    this.notify('mining.notify', [
+      job.id,
+      job.prevhash,
+      job.coinb1,
+      job.coinb2,
+      job.merkleBranch,
+      job.version,
+      job.nbits,
+      job.ntime,
+      clean,
+    ]);
+  }
+}
+
+export class SimPool {
+  readonly options: Required<Omit<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits' | 'submitDelayMs'>> &
+    Pick<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits' | 'submitDelayMs'>;
+  readonly peers = new Set<PoolPeer>();
+  readonly shares: ReceivedShare[] = [];
+  readonly methods: string[] = [];
+  private server: Server | null = null;
+  private jobCounter = 0;
+  private difficulty: number;
+  private currentJob: SimJob | null = null;
+  port = 0;
+  connectionsAccepted = 0;
+
+  constructor(options: SimPoolOptions = {}) {
+    this.options = {
+      extranonce1Size: options.extranonce1Size ?? 4,
+      extranonce2Size: options.extranonce2Size ?? 8,
+      // 2^-20: about 4096 hashes a share, while a wrongly built share still passes only once in 4096.
+      difficulty: options.difficulty ?? 2 ** -20,
+      accounts: options.accounts,
+      versionMask: options.versionMask === undefined ? 0x1fffe000 : options.versionMask,
+      silentSubmits: options.silentSubmits,
+      submitDelayMs: options.submitDelayMs,
+      algorithm: options.algorithm ?? 'sha256',
+    };
+    this.difficulty = this.options.difficulty;
+  }
+
+  get accepted(): ReceivedShare[] {
+    return this.shares.filter((share) => share.verdict === 'accepted');
+  }
+
+  get rejected(): ReceivedShare[] {
+    return this.shares.filter((share) => share.verdict === 'rejected');
+  }
+
+  async start(port = this.port): Promise<void> {
+    const server = createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as { port: number }).port;
+  }
+
+  /** Stops listening and drops every connection (the pool "goes away"). */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    this.dropAll();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  dropAll(): void {
+    for (const peer of this.peers) peer.socket.destroy();
+    this.peers.clear();
+  }
+
+  /** A new job for every authorized connection. */
+  newJob(clean = true): SimJob {
+    const job: SimJob = {
+      id: (++this.jobCounter).toString(16),
+      prevhash: randomBytes(32).toString('hex'),
+      coinb1: `01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff20${randomBytes(8).toString('hex')}`,
+      coinb2: `${randomBytes(12).toString('hex')}ffffffff0100f2052a010000001976a914${randomBytes(20).toString('hex')}88ac00000000`,
+      merkleBranch: [randomBytes(32).toString('hex'), randomBytes(32).toString('hex')],
+      version: '20000000',
+      nbits: '1d00ffff',
+      ntime: Math.floor(Date.now() / 1000)
+        .toString(16)
+        .padStart(8, '0'),
+      difficulty: this.difficulty,
+    };
+    this.currentJob = job;
+    for (const peer of this.peers) if (peer.user) peer.sendJob(job, clean);
+    return job;
+  }
+
+  setDifficulty(difficulty: number): void {
+    this.difficulty = difficulty;
+    for (const peer of this.peers) if (peer.user) peer.notify('mining.set_difficulty', [difficulty]);
+  }
+
+  /** mining.set_extranonce to every connection, then a new clean job. */
+  setExtranonce(extranonce2Size?: number): void {
+    for (const peer of this.peers) {
+      peer.extranonce1 = randomBytes(this.options.extranonce1Size).toString('hex');
+      if (extranonce2Size !== undefined) peer.extranonce2Size = extranonce2Size;
+      peer.notify('mining.set_extranonce', [peer.extranonce1, peer.extranonce2Size]);
+    }
+    this.newJob(true);
+  }
+
+  setVersionMask(mask: number): void {
+    this.options.versionMask = mask;
+    for (const peer of this.peers) {
+      peer.versionMask = mask;
+      peer.notify('mining.set_version_mask', [mask.toString(16).padStart(8, '0')]);
+    }
+  }
+
+  private accept(socket: Socket): void {
+    this.connectionsAccepted++;
+    const peer = new PoolPeer(socket, this);
+    this.peers.add(peer);
+    const splitter = new LineSplitter(1 << 20);
+    socket.on('data', (chunk: Buffer) => {
+      for (const line of splitter.push(chunk)) this.handle(peer, JSON.parse(line) as { id: unknown; method: string; params: unknown[] });
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.peers.delete(peer));
+  }
+
+  private handle(peer: PoolPeer, message: { id: unknown; method: string; params: unknown[] }): void {
+    peer.received.push(message);
+    this.methods.push(message.method);
+    const reply = (result: unknown, error: unknown = null) => peer.send({ id: message.id, result, error });
+    switch (message.method) {
+      case 'mining.configure': {
+        const granted = this.options.versionMask;
+        if (granted === null || granted === undefined) return reply(null, [20, 'unknown method', null]);
+        const requested = Number.parseInt(String((message.params[1] as Record<string, string>)['version-rolling.mask'] ?? 'ffffffff'), 16);
+        peer.versionMask = (requested & granted) >>> 0;
+        return reply({ 'version-rolling': true, 'version-rolling.mask': peer.versionMask.toString(16).padStart(8, '0') });
+      }
+      case 'mining.subscribe':
+        return reply([
+          [
+            ['mining.set_difficulty', 'd1'],
+            ['mining.notify', 'n1'],
+          ],
+          peer.extranonce1,
+          peer.extranonce2Size,
+        ]);
+      case 'mining.authorize': {
+        const [user, password] = message.params as [string, string];
+        if (this.options.accounts && this.options.accounts[user] !== password) return reply(false, [24, 'unauthorized worker', null]);
+        peer.user = user;
+        reply(true);
+        peer.notify('mining.set_difficulty', [this.difficulty]);
+        peer.sendJob(this.currentJob ?? this.newJob(true), true);
+        return;
+      }
+      case 'mining.submit':
+        return this.submit(peer, message.params, reply);
+      case 'mining.suggest_difficulty':
+        return reply(true);
+      default:
+        return reply(null, [20, `unknown method ${message.method}`, null]);
+    }
+  }
+
+  /** Sends a notification to every connection (client.reconnect, client.show_message, ...). */
+  broadcast(method: string, params: unknown[]): void {
+    for (const peer of this.peers) peer.notify(method, params);
+  }
+
+  private submit(peer: PoolPeer, params: unknown[], answer: (result: unknown, error?: unknown) => void): void {
+    if (this.options.silentSubmits) return;
+    const delay = this.options.submitDelayMs;
+    const reply = delay ? (result: unknown, error?: unknown) => setTimeout(() => answer(result, error), delay) : answer;
+    const [user, jobId, extranonce2, ntime, nonce, versionBits] = params as string[];
+    const record = (verdict: 'accepted' | 'rejected', code?: number, reason?: string) => {
+      this.shares.push({ user, jobId, extranonce1: peer.extranonce1, extranonce2, verdict, code, reason });
+      if (verdict === 'accepted') reply(true);
+      else reply(false, [code, reason, null]);
+    };
+    if (user !== peer.user) return record('rejected', 24, 'unauthorized worker');
+    const job = peer.jobs.get(jobId);
+    if (!job) return record('rejected', 21, 'job not found');
+    if (typeof extranonce2 !== 'string' || extranonce2.length !== peer.extranonce2Size * 2)
+      return record('rejected', 20, 'invalid extranonce2 size');
+    const key = `${jobId}:${extranonce2}:${ntime}:${nonce}:${versionBits ?? ''}`.toLowerCase();
+    if (peer.seen.has(key)) return record('rejected', 22, 'duplicate share');
+    peer.seen.add(key);
+    let versionMask: number | undefined;
+    if (versionBits !== undefined) {
+      versionMask = peer.versionMask ?? 0;
+      if ((Number.parseInt(versionBits, 16) & ~versionMask) >>> 0 !== 0) return record('rejected', 20, 'invalid version bits');
+    }
+    const header = buildHeader(
+      { ...job, merkleBranch: job.merkleBranch },
+      { extranonce1: peer.extranonce1, extranonce2, ntime, nonce, versionBits, versionMask },
+    );
+    const algorithm = this.options.algorithm;
+    if (hashValue(powHash(algorithm, header)) > difficultyToTarget(job.difficulty / DIVIDER[algorithm]))
+      return record('rejected', 23, 'low difficulty share');
+    record('accepted');
+  }
+}
