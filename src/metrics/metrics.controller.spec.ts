@@ -21,7 +21,7 @@ describe('MetricsController', () => {
     return chunks.join('');
   };
 
-  it('renders values without float noise: at most 15 significant digits for fractions, integers exact', async () => {
+  it('renders values without float noise, and every other value exactly', async () => {
     expect(valueText(0.1 + 0.2)).toBe('0.3');
     expect(valueText(47 * 0.001)).toBe('0.047');
     let sum = 0;
@@ -29,7 +29,9 @@ describe('MetricsController', () => {
     expect(`${sum}`).toBe('0.047000000000000035'); // what a plain sum renders
     expect(valueText(sum)).toBe('0.047');
     expect(valueText(1e-7 + 2e-7)).toBe('3e-7');
-    expect(valueText(2 ** 32 / 6)).toBe('715827882.666667');
+    expect(valueText(2 ** 32 / 6)).toBe('715827882.6666666'); // not noise: all its digits are meant
+    expect(valueText(32 * 2 ** -20)).toBe('0.000030517578125');
+    expect(valueText(2 ** -35)).toBe('2.9103830456733704e-11');
     expect(valueText(0.5)).toBe('0.5');
     expect(valueText(Number.MAX_SAFE_INTEGER)).toBe('9007199254740991');
     expect(valueText(2 ** 64)).toBe('18446744073709552000');

@@ -76,13 +76,14 @@ function escapeText(text: string): string {
 }
 
 /**
- * A sample's value as prom-client writes it, except that a fraction carries at most 15 significant digits:
- * a double holds 15 decimal digits exactly, so the text is the decimal the sum meant (0.047 for 47 shares
- * of 0.001, not 0.047000000000000035) and parses back to within the last of them. Integers are exact.
+ * A sample's value as prom-client writes it (the shortest text that parses back to the same double), except
+ * float noise: a value within the 15 digits a double holds of a decimal of at most 10 digits is written as
+ * that decimal (0.047 for 47 shares of 0.001, not 0.047000000000000035). Others, integers among them, exact.
  */
 export function valueText(value: number): string {
   if (Number.isNaN(value)) return 'Nan';
   if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf';
   if (Number.isInteger(value)) return `${value}`;
-  return `${Number(value.toPrecision(15))}`;
+  const rounded = Number(value.toPrecision(15));
+  return `${Number(value.toPrecision(10)) === rounded ? rounded : value}`;
 }
