@@ -149,6 +149,13 @@ export class SimPool {
 
   /** A new job for every authorized connection. */
   newJob(clean = true): SimJob {
+    const job = this.prepareJob();
+    for (const peer of this.peers) if (peer.user) peer.sendJob(job, clean);
+    return job;
+  }
+
+  /** A new job every authorized connection would accept shares for, not sent: a test writes the lines itself. */
+  prepareJob(): SimJob {
     const job: SimJob = {
       id: (++this.jobCounter).toString(16),
       prevhash: randomBytes(32).toString('hex'),
@@ -163,7 +170,7 @@ export class SimPool {
       difficulty: this.difficulty,
     };
     this.currentJob = job;
-    for (const peer of this.peers) if (peer.user) peer.sendJob(job, clean);
+    for (const peer of this.peers) if (peer.user) peer.jobs.set(job.id, job);
     return job;
   }
 

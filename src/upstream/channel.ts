@@ -117,7 +117,7 @@ export interface ChannelMember {
 }
 
 /** Why a channel's sessions moved to another account. */
-export type FailoverReason = 'unreachable' | 'refused' | 'no_job' | 'failback';
+export type FailoverReason = 'unreachable' | 'refused' | 'no_job' | 'flood' | 'failback';
 
 /** What a channel tells the service that owns it (accounting, bookkeeping). Accounts by their index. */
 export interface ChannelHost {
@@ -449,7 +449,12 @@ export class Channel {
         this.lost(wasReady, reason);
         if (!wasReady) this.accountFailed('unreachable', `pool unreachable: ${this.poolAddress} (${reason})`);
       },
-      onProtocolError: (kind) => mine() && this.host.poolProtocolError(this, kind),
+      onProtocolError: (kind) => {
+        if (!mine()) return;
+        this.host.poolProtocolError(this, kind);
+        // A flooding pool is left for the next account; alone, its connection retries after a longer wait.
+        if (kind === 'flood' && this.accounts.length > 1) this.accountFailed('flood', `notification flood from ${this.poolAddress}`);
+      },
     };
   }
 

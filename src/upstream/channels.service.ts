@@ -10,6 +10,7 @@ import type { Pool } from '../pools/pool.entity.js';
 import { Channel, ChannelAccount, ChannelHost, ChannelMember, FailoverReason } from './channel.js';
 import { FanOut } from './fan-out.js';
 import { NotifyCache, PoolAccount, PoolConnection, PoolConnectionOptions } from './pool-connection.js';
+import { poolDifficultyFloor } from './pool-limits.js';
 
 export const USER_AGENT = 'stratum-proxy/0.1.0';
 
@@ -249,6 +250,8 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
             versionRollingMask: stratum.versionMask,
             notifyCache: this.notifyCacheFor(account.address),
             publicOnly: account.publicOnly,
+            // The pool's algorithm may be detected later: its floor is read at each set_difficulty.
+            difficultyFloor: () => poolDifficultyFloor(this.owners.get(channel)?.pools[accounts.indexOf(account)]?.algorithm.divider ?? 1),
           }),
           listener,
           label,
@@ -261,7 +264,7 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
 
   /** The options every pool connection shares (--upstream.*), with what differs for this one. */
   private connectionOptions(
-    specific: Pick<PoolConnectionOptions, 'versionRollingMask' | 'notifyCache' | 'publicOnly'>,
+    specific: Pick<PoolConnectionOptions, 'versionRollingMask' | 'notifyCache' | 'publicOnly' | 'difficultyFloor'>,
   ): PoolConnectionOptions {
     const { maxLineLength, connectTimeoutMs, submitTimeoutMs } = this.config.upstream;
     return { userAgent: USER_AGENT, maxLineLength, connectTimeoutMs, submitTimeoutMs, ...specific };

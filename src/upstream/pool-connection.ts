@@ -28,6 +28,7 @@ import {
   PoolJob,
   PoolProtocolError,
 } from '../protocol/pool-messages.js';
+import { JobCoalescer, NotifyBudget, POOL_NOTIFY_LIMITS } from './pool-limits.js';
 
 /** The pool account a connection logs in with. The password never appears in a log line. */
 export interface PoolAccount {
@@ -56,6 +57,10 @@ export interface PoolConnectionOptions {
    * the address that was checked (a pool an anonymous registrant chose must not lead into the farm's network).
    */
   readonly publicOnly?: boolean;
+  /** Notifications a pool may push (per second sustained, at once) and the shortest time between two job broadcasts. */
+  readonly notifyLimits?: { readonly ratePerSecond: number; readonly burst: number; readonly jobIntervalMs: number };
+  /** The lowest difficulty passed on (the pool's algorithm's floor); read at each set_difficulty. */
+  readonly difficultyFloor?: () => number;
 }
 
 /** A small map of recent notify lines to their decoded jobs (jobs are immutable, so sharing is safe). */
@@ -87,8 +92,14 @@ export interface PoolConnectionListener {
   /** The connection dropped (wasReady) or an attempt failed. */
   onDown(reason: string, wasReady: boolean): void;
   /** The pool sent something the proxy could not use. */
-  onProtocolError(kind: 'malformed' | 'line_too_long' | 'bad_message'): void;
+  onProtocolError(kind: PoolProtocolErrorKind): void;
 }
+
+/**
+ * What a pool did wrong: `flood` (over its notification budget: the connection is dropped), `low_difficulty`
+ * (a difficulty below the floor, raised to it), `reconnect_refused` (client.reconnect to another host).
+ */
+export type PoolProtocolErrorKind = 'malformed' | 'line_too_long' | 'bad_message' | 'flood' | 'low_difficulty' | 'reconnect_refused';
 
 export type ShareVerdict =
   { readonly accepted: true } | { readonly accepted: false; readonly error: StratumError; readonly timedOut?: boolean };
@@ -123,6 +134,10 @@ export class PoolConnection {
   private port: number;
   private suggestedDifficulty: number | null = null;
   private readonly logged = new Set<string>();
+  private readonly budget: NotifyBudget;
+  private readonly coalescer: JobCoalescer;
+  /** Floods seen on this connection: each one doubles the wait before the next attempt. */
+  private floods = 0;
   extranonce: PoolExtranonce | null = null;
   versionMask: number | null = null;
   difficulty: number | null = null;
@@ -137,6 +152,9 @@ export class PoolConnection {
   ) {
     this.port = account.port;
     this.backoffMs = options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
+    const limits = options.notifyLimits ?? POOL_NOTIFY_LIMITS;
+    this.budget = new NotifyBudget(limits.ratePerSecond, limits.burst);
+    this.coalescer = new JobCoalescer(limits.jobIntervalMs, (job) => this.state === 'ready' && this.listener.onJob(job));
   }
 
   get address(): string {
@@ -203,6 +221,7 @@ export class PoolConnection {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.clearTimers();
+    this.coalescer.discard();
     this.failPending('pool connection closed');
     this.socket?.destroy();
     this.socket = null;
@@ -210,6 +229,7 @@ export class PoolConnection {
 
   private open(): void {
     this.state = 'connecting';
+    this.budget.reset();
     const splitter = new LineSplitter(this.options.maxLineLength);
     const host = this.account.host;
     const refused = this.options.publicOnly && isIP(host) ? nonPublicReason(host) : null;
@@ -335,9 +355,8 @@ export class PoolConnection {
     // Connections to one pool usually get the same notify line: decode it once, not once per connection.
     const cached = this.options.notifyCache?.get(line);
     if (cached) {
-      this.lastJob = cached;
-      if (this.state === 'ready') this.listener.onJob(cached);
-      return;
+      if (this.overBudget(socket)) return;
+      return this.jobArrived(cached);
     }
     let message;
     try {
@@ -359,6 +378,7 @@ export class PoolConnection {
       pending.resolve(message);
       return;
     }
+    if (this.overBudget(socket)) return;
     try {
       this.handleRequest(socket, message, line);
     } catch (error) {
@@ -374,18 +394,33 @@ export class PoolConnection {
       case 'mining.notify': {
         const job = decodeNotify(request.params);
         if (request.id === null) this.options.notifyCache?.set(rawLine, job);
-        this.lastJob = job;
-        if (this.state === 'ready') this.listener.onJob(job);
-        return;
+        return this.jobArrived(job);
       }
-      case 'mining.set_difficulty':
-        this.difficulty = decodeSetDifficulty(request.params);
+      case 'mining.set_difficulty': {
+        const asked = decodeSetDifficulty(request.params);
+        const floor = this.options.difficultyFloor?.() ?? 0;
+        if (asked < floor) {
+          if (this.firstTime('low_difficulty'))
+            this.logger.warn(
+              `${this.label}: pool ${this.address} asked for difficulty ${asked}, below the floor ${floor}: miners get the floor; further ones are counted, not logged`,
+            );
+          this.listener.onProtocolError('low_difficulty');
+        }
+        // A job waiting to go out was issued under the old difficulty: it goes first.
+        this.coalescer.flush();
+        this.difficulty = Math.max(asked, floor);
         this.listener.onDifficulty(this.difficulty);
         return;
+      }
       case 'mining.set_extranonce':
         if (!this.extranonce) return;
         this.extranonce = decodeSetExtranonce(request.params, this.extranonce);
-        this.logger.log(`${this.label}: pool ${this.address} set extranonce (size ${this.extranonce.extranonce2Size})`);
+        // A job still waiting was made for the old extranonce: void, as the channel's are.
+        this.coalescer.discard();
+        if (this.firstTime('set_extranonce'))
+          this.logger.log(
+            `${this.label}: pool ${this.address} set extranonce (size ${this.extranonce.extranonce2Size}); further changes are not logged`,
+          );
         this.listener.onExtranonce(this.extranonce);
         return;
       case 'mining.set_version_mask':
@@ -414,18 +449,24 @@ export class PoolConnection {
   private reconnectRequested(socket: Socket, request: RpcRequest): void {
     const target = decodeReconnect(request.params);
     if (target.host !== null && target.host.toLowerCase() !== this.account.host.toLowerCase()) {
-      this.logger.warn(`${this.label}: pool ${this.address} asked to reconnect to another host ${target.host}: refused`);
+      if (this.firstTime('reconnect_refused'))
+        this.logger.warn(
+          `${this.label}: pool ${this.address} asked to reconnect to another host ${target.host.slice(0, 255)}: refused; further ones are counted, not logged`,
+        );
+      this.listener.onProtocolError('reconnect_refused');
       return;
     }
-    this.logger.log(
-      `${this.label}: pool ${this.address} asked to reconnect to port ${target.port ?? this.port} in ${target.waitSeconds} s`,
-    );
+    if (this.firstTime('reconnect'))
+      this.logger.log(
+        `${this.label}: pool ${this.address} asked to reconnect to port ${target.port ?? this.port} in ${target.waitSeconds} s; further requests are not logged`,
+      );
     this.port = target.port ?? this.port;
     this.backoffMs = Math.max(target.waitSeconds * 1000, 0);
     this.down(socket, 'client.reconnect');
   }
 
-  private down(socket: Socket, reason: string): void {
+  /** `quiet`: the cause was logged already (once per connection), so each drop it causes is not. */
+  private down(socket: Socket, reason: string, quiet = false): void {
     if (socket !== this.socket || this.state === 'closed') return;
     const wasReady = this.state === 'ready';
     this.socket = null;
@@ -433,8 +474,10 @@ export class PoolConnection {
     this.state = 'waiting';
     // The next connection's jobs are its own: nothing of this one may be replayed.
     this.lastJob = null;
+    this.coalescer.discard();
     this.failPending(`pool connection lost (${reason})`);
-    if (wasReady) this.logger.warn(`${this.label}: pool ${this.address} down: ${reason}`);
+    if (quiet) this.logger.debug(`${this.label}: pool ${this.address} down: ${reason}`);
+    else if (wasReady) this.logger.warn(`${this.label}: pool ${this.address} down: ${reason}`);
     else this.logger.warn(`${this.label}: pool ${this.address} unreachable: ${reason}; retrying in ${this.backoffMs} ms`);
     this.listener.onDown(reason, wasReady);
     if (this.state !== 'waiting') return; // the listener closed us
@@ -446,6 +489,30 @@ export class PoolConnection {
       Math.max(this.backoffMs * 2, this.options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS),
       this.options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
     );
+  }
+
+  /** The newest job: it goes out now, or once the job interval since the last broadcast is over. */
+  private jobArrived(job: PoolJob): void {
+    this.lastJob = job;
+    if (this.state === 'ready') this.coalescer.offer(job);
+  }
+
+  /**
+   * Counts a notification against the pool's budget. Over it, the pool is flooding: the connection is
+   * dropped (logged once, counted), and the next attempt waits twice as long as after the last flood.
+   */
+  private overBudget(socket: Socket): boolean {
+    if (this.budget.take()) return false;
+    if (this.firstTime('flood'))
+      this.logger.warn(
+        `${this.label}: pool ${this.address} sent more notifications than its budget (${POOL_NOTIFY_LIMITS.ratePerSecond} a second, ${POOL_NOTIFY_LIMITS.burst} at once): dropped; further floods are counted, not logged`,
+      );
+    const initial = this.options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
+    this.backoffMs = Math.min(this.options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS, initial * 2 ** ++this.floods);
+    this.listener.onProtocolError('flood');
+    // The owner may have moved on (closed this connection); otherwise it is retried after the backoff.
+    if (socket === this.socket) this.down(socket, 'notification flood', this.floods > 1);
+    return true;
   }
 
   private request(method: string, params: unknown, timeoutMs?: number): Promise<RpcResponse | null> {
