@@ -7,7 +7,7 @@ import { targetToDifficulty } from '../src/protocol/sv2/sv1-translation.js';
 import { PoolConnection, type PoolConnectionListener, type ShareVerdict } from '../src/upstream/pool-connection.js';
 import { isSv2SecurityReason, Sv2PoolConnection, type Sv2PoolConnectionOptions } from '../src/upstream/sv2-pool-connection.js';
 import type { UpstreamConnection } from '../src/upstream/upstream-connection.js';
-import { SimSv2Pool, type SimSv2PoolOptions } from './support/sim-sv2-pool.js';
+import { REQUIRES_FIXED_VERSION, SimSv2Pool, type SimSv2PoolOptions } from './support/sim-sv2-pool.js';
 import { until } from './support/until.js';
 
 // Both implementations fit the one seam a channel will use.
@@ -265,6 +265,30 @@ describe('Sv2PoolConnection against a simulated SV2 pool', () => {
     expect(pool.submits).toHaveLength(0);
     const plain = mine(connection.lastJob!, connection.extranonce!, connection.difficulty!);
     await expect(submit(connection, plain)).resolves.toEqual({ accepted: true });
+  });
+
+  it('a pool requiring a fixed version gives every job mask 0', async () => {
+    const pool = await startPool({ setupFlags: REQUIRES_FIXED_VERSION });
+    const { record } = await ready(pool);
+    expect(record.readyMask).toBe(0);
+  });
+
+  it('a pool refusing the version-rolling flag is asked again without it (not reported down), and mined at mask 0', async () => {
+    const pool = await startPool({ refuseVersionRolling: true });
+    const { connection, record } = await ready(pool);
+    expect(record.downs).toEqual([]);
+    expect(pool.setups.map((setup) => setup.flags)).toEqual([1 << 2, 0]);
+    expect(record.readyMask).toBe(0);
+    await expect(submit(connection, mine(connection.lastJob!, connection.extranonce!, connection.difficulty!))).resolves.toEqual({
+      accepted: true,
+    });
+  });
+
+  it('a frame over the size limit closes the connection before its payload is read', async () => {
+    const pool = await startPool();
+    const { record } = connectTo(pool, { maxFramePayload: 64 });
+    await until(() => record.downs.length > 0, 'the attempt to fail');
+    expect(record.downs[0].reason).toMatch(/^SV2 framing: frame payload of \d+ bytes over the limit of 64/);
   });
 
   it('SetTarget is a difficulty event; SetExtranoncePrefix an extranonce change', async () => {

@@ -295,8 +295,8 @@ export class Sv2PoolConnection implements UpstreamConnection {
           this.encoder = new Sv2TransportEncoder(session.sender);
           decoder = new Sv2TransportDecoder(session.receiver, this.options.maxFramePayload ?? DEFAULT_MAX_PAYLOAD);
         } catch (error) {
-          if (!(error instanceof Sv2NoiseError)) throw error;
-          return this.down(socket, `${SV2_SECURITY_REASON_PREFIX}handshake failed (${error.kind}): ${error.message}`);
+          const kind = error instanceof Sv2NoiseError ? error.kind : 'malformed';
+          return this.down(socket, `${SV2_SECURITY_REASON_PREFIX}handshake failed (${kind}): ${(error as Error).message}`);
         }
         chunk = act2.take(act2.length);
         this.setup();
@@ -365,7 +365,7 @@ export class Sv2PoolConnection implements UpstreamConnection {
         if ((message.flags & SetupConnectionFlags.RequiresVersionRolling) !== 0 && !this.rollingRefused) {
           // Mining without version rolling beats not mining: the next attempt does not ask for it.
           this.rollingRefused = true;
-          return this.down(socket, `SetupConnection.Error ${message.errorCode}: retrying without version rolling`);
+          return this.retryWithoutRolling(socket, message.errorCode);
         }
         return this.refused(`SetupConnection.Error: ${message.errorCode}`);
       case 'OpenExtendedMiningChannel.Success':
@@ -519,6 +519,20 @@ export class Sv2PoolConnection implements UpstreamConnection {
     this.logger.log(`${this.label}: pool ${this.address} asked to reconnect (port ${this.port})`);
     this.backoffMs = 0;
     this.down(socket, 'Reconnect');
+  }
+
+  /**
+   * A new attempt at once, not reported down: the pool is reachable and only refused an optional flag, and a
+   * channel seeing an unreachable account would move its miners to a backup.
+   */
+  private retryWithoutRolling(socket: Socket, errorCode: string): void {
+    this.logger.warn(`${this.label}: pool ${this.address} refused version rolling (${errorCode}): connecting again without it`);
+    this.socket = null;
+    this.encoder = null;
+    socket.destroy();
+    setImmediate(() => {
+      if (this.state === 'connecting' && this.socket === null) this.open();
+    });
   }
 
   /** The pool refused the connection or the account for good. */

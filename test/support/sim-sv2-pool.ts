@@ -10,6 +10,7 @@ import { ByteQueue } from '../../src/protocol/sv2/byte-queue.js';
 import {
   decodeMessage,
   encodeMessage,
+  SetupConnectionFlags,
   SetupConnectionSuccessFlags,
   type KnownSv2Message,
   type NewExtendedMiningJob,
@@ -39,6 +40,8 @@ export interface SimSv2PoolOptions {
   readonly ackBatch?: number;
   /** SetupConnection.Success flags (e.g. REQUIRES_FIXED_VERSION). */
   readonly setupFlags?: number;
+  /** Answer a SetupConnection asking for version rolling with SetupConnection.Error (unsupported-feature-flags). */
+  readonly refuseVersionRolling?: boolean;
   /** Refuse OpenExtendedMiningChannel with this error code. */
   readonly refuseChannel?: string;
 }
@@ -277,6 +280,12 @@ export class SimSv2Pool {
         this.setups.push(message);
         if (message.protocol !== 0 || message.minVersion > 2 || message.maxVersion < 2)
           return this.send(peer, { type: 'SetupConnection.Error', flags: 0, errorCode: 'protocol-version-mismatch' });
+        if (this.options.refuseVersionRolling && (message.flags & SetupConnectionFlags.RequiresVersionRolling) !== 0)
+          return this.send(peer, {
+            type: 'SetupConnection.Error',
+            flags: SetupConnectionFlags.RequiresVersionRolling,
+            errorCode: 'unsupported-feature-flags',
+          });
         return this.send(peer, { type: 'SetupConnection.Success', usedVersion: 2, flags: this.options.setupFlags ?? 0 });
       case 'OpenExtendedMiningChannel':
         return this.open(peer, message);
