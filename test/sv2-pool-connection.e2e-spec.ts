@@ -225,6 +225,14 @@ describe('Sv2PoolConnection against a simulated SV2 pool', () => {
     expect(pool.accepted).toBe(1);
   });
 
+  it('a job frame longer than one Noise chunk arrives whole, and a share of it is accepted', async () => {
+    const pool = await startPool({ coinbasePadding: 70_000 });
+    const { connection } = await ready(pool);
+    const job = connection.lastJob!;
+    expect((job.coinb1.length + job.coinb2.length) / 2).toBeGreaterThan(70_000);
+    await expect(submit(connection, mine(job, connection.extranonce!, connection.difficulty!))).resolves.toEqual({ accepted: true });
+  });
+
   it('a future job waits for its SetNewPrevHash and is then clean; a job of the current block is not', async () => {
     const pool = await startPool();
     const { connection, record } = await ready(pool);

@@ -42,6 +42,8 @@ export interface SimSv2PoolOptions {
   readonly setupFlags?: number;
   /** Answer a SetupConnection asking for version rolling with SetupConnection.Error (unsupported-feature-flags). */
   readonly refuseVersionRolling?: boolean;
+  /** Extra bytes in every coinbase (70,000 split over prefix and suffix makes a job frame of two Noise chunks). */
+  readonly coinbasePadding?: number;
   /** Refuse OpenExtendedMiningChannel with this error code. */
   readonly refuseChannel?: string;
 }
@@ -223,9 +225,12 @@ export class SimSv2Pool {
         merklePath: [randomBytes(32), randomBytes(32)],
         coinbaseTxPrefix: Buffer.concat([
           Buffer.from('01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff20', 'hex'),
-          randomBytes(8),
+          randomBytes(8 + Math.ceil((this.options.coinbasePadding ?? 0) / 2)),
         ]),
-        coinbaseTxSuffix: Buffer.concat([randomBytes(8), Buffer.from('ffffffff0100f2052a01000000015100000000', 'hex')]),
+        coinbaseTxSuffix: Buffer.concat([
+          randomBytes(8 + Math.floor((this.options.coinbasePadding ?? 0) / 2)),
+          Buffer.from('ffffffff0100f2052a01000000015100000000', 'hex'),
+        ]),
       },
     });
     return jobId;
