@@ -68,7 +68,7 @@ interface PrevHash {
 interface SimChannel {
   readonly id: number;
   readonly userIdentity: string;
-  readonly extranoncePrefix: Buffer;
+  extranoncePrefix: Buffer;
   readonly extranonceSize: number;
   target: bigint;
   readonly seen: Set<string>;
@@ -179,7 +179,7 @@ export class SimSv2Pool {
   setExtranoncePrefix(prefix: Buffer): void {
     for (const peer of this.peers)
       for (const channel of peer.channels.values()) {
-        (channel as { extranoncePrefix: Buffer }).extranoncePrefix = prefix;
+        channel.extranoncePrefix = prefix;
         this.send(peer, { type: 'SetExtranoncePrefix', channelId: channel.id, extranoncePrefix: prefix });
       }
   }
