@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { poolDifficultyFloor, POOL_NOTIFY_LIMITS } from '../src/upstream/pool-limits.js';
+import { POOL_DIFFICULTY_FLOOR, POOL_NOTIFY_LIMITS } from '../src/upstream/pool-limits.js';
 import { Farm } from './support/farm.js';
 import { sampleWith as sample } from './support/metrics-text.js';
 import { testLogger } from './support/proxy.js';
@@ -70,7 +70,7 @@ describe('a hostile pool (a healthy miner of another account hashes throughout)'
   let healthy: SimMiner;
   /** A second miner of the healthy account that times its share round trips. */
   let prober: SimMiner;
-  const floor = poolDifficultyFloor(1);
+  const floor = POOL_DIFFICULTY_FLOOR;
 
   beforeAll(async () => {
     farm.logger = logger;

@@ -10,7 +10,7 @@ import type { Pool } from '../pools/pool.entity.js';
 import { Channel, ChannelAccount, ChannelHost, ChannelMember, FailoverReason } from './channel.js';
 import { FanOut } from './fan-out.js';
 import { NotifyCache, PoolAccount, PoolConnection, PoolConnectionOptions } from './pool-connection.js';
-import { poolDifficultyFloor } from './pool-limits.js';
+import { POOL_DIFFICULTY_FLOOR } from './pool-limits.js';
 
 export const USER_AGENT = 'stratum-proxy/0.1.0';
 
@@ -250,8 +250,7 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
             versionRollingMask: stratum.versionMask,
             notifyCache: this.notifyCacheFor(account.address),
             publicOnly: account.publicOnly,
-            // The pool's algorithm may be detected later: its floor is read at each set_difficulty.
-            difficultyFloor: () => poolDifficultyFloor(this.owners.get(channel)?.pools[accounts.indexOf(account)]?.algorithm.divider ?? 1),
+            difficultyFloor: POOL_DIFFICULTY_FLOOR,
           }),
           listener,
           label,

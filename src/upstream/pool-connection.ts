@@ -59,8 +59,8 @@ export interface PoolConnectionOptions {
   readonly publicOnly?: boolean;
   /** Notifications a pool may push (per second sustained, at once) and the shortest time between two job broadcasts. */
   readonly notifyLimits?: { readonly ratePerSecond: number; readonly burst: number; readonly jobIntervalMs: number };
-  /** The lowest difficulty passed on (the pool's algorithm's floor); read at each set_difficulty. */
-  readonly difficultyFloor?: () => number;
+  /** The lowest difficulty passed on: a pool asking for less gets this (logged once, counted). */
+  readonly difficultyFloor?: number;
 }
 
 /** A small map of recent notify lines to their decoded jobs (jobs are immutable, so sharing is safe). */
@@ -398,7 +398,7 @@ export class PoolConnection {
       }
       case 'mining.set_difficulty': {
         const asked = decodeSetDifficulty(request.params);
-        const floor = this.options.difficultyFloor?.() ?? 0;
+        const floor = this.options.difficultyFloor ?? 0;
         if (asked < floor) {
           if (this.firstTime('low_difficulty'))
             this.logger.warn(

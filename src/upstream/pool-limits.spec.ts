@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PoolJob } from '../protocol/pool-messages.js';
-import { JobCoalescer, NotifyBudget, poolDifficultyFloor } from './pool-limits.js';
+import { JobCoalescer, NotifyBudget, POOL_DIFFICULTY_FLOOR } from './pool-limits.js';
 
 const job = (jobId: string, cleanJobs = false): PoolJob => ({
   jobId,
@@ -130,12 +130,10 @@ describe('JobCoalescer', () => {
   });
 });
 
-describe('poolDifficultyFloor', () => {
-  it('is 4 hashes a share: 2^-30 for sha256, 2^-14 for scrypt, below what the simulated pools use', () => {
-    expect(poolDifficultyFloor(1)).toBe(2 ** -30);
-    expect(poolDifficultyFloor(65536)).toBe(2 ** -14);
-    expect(poolDifficultyFloor(0)).toBe(2 ** -30);
-    expect(poolDifficultyFloor(1)).toBeLessThan(2 ** -20);
-    expect(poolDifficultyFloor(65536)).toBeLessThan(2 ** -10);
+describe('POOL_DIFFICULTY_FLOOR', () => {
+  it('is 4 hashes a share for sha256, below every difficulty the simulated pools use (sha256 and scrypt: 2^-20)', () => {
+    expect(POOL_DIFFICULTY_FLOOR).toBe(2 ** -30);
+    expect(POOL_DIFFICULTY_FLOOR * 2 ** 32).toBe(4);
+    expect(POOL_DIFFICULTY_FLOOR).toBeLessThan(2 ** -20);
   });
 });

@@ -100,14 +100,10 @@ export class JobCoalescer {
   }
 }
 
-/** Hashes a share costs at the floor: below it a difficulty means nothing (at 1 every hash is a share). */
-const FLOOR_HASHES_PER_SHARE = 4;
-
 /**
- * The lowest pool difficulty passed on for an algorithm with this divider: 4 hashes a share, 2^-30 for
- * sha256 and x11 (divider 1), 2^-22 for divider 256, 2^-14 for scrypt (65536). A pool asking for less
- * (1e-300 would make every hash a share) is given the floor: shares at it still meet the pool's target.
+ * The lowest pool difficulty passed on, whatever the algorithm: 2^-30, 4 hashes a share for sha256, x11
+ * and the other divider-1 algorithms. Algorithms with a larger divider (scrypt: 65536) have every hash a
+ * share well above it (the simulated scrypt pools run at 2^-20), so there it only keeps the numbers sane.
+ * A pool asking for less (1e-300) is given the floor: shares at it still meet the pool's target.
  */
-export function poolDifficultyFloor(divider: number): number {
-  return (FLOOR_HASHES_PER_SHARE * (divider > 0 ? divider : 1)) / 2 ** 32;
-}
+export const POOL_DIFFICULTY_FLOOR = 2 ** -30;
