@@ -1,7 +1,7 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -29,18 +29,45 @@ async function freePort(): Promise<number> {
 
 const portOf = (address: string) => Number(address.slice(address.lastIndexOf(':') + 1));
 
+/** One server's line of HAProxy's `show stat` (CSV), by column name: status, check_status, chkdown, stot... */
+type ServerStat = Record<string, string>;
+
+/** HAProxy's own view of the backend's servers, asked on its stats socket; null while it is not up yet. */
+async function haproxyServers(socket: string, backend: string): Promise<ServerStat[] | null> {
+  const csv = await new Promise<string | null>((resolve) => {
+    let text = '';
+    const client = connect(socket, () => client.end('show stat\n'));
+    client.setEncoding('utf8');
+    client.on('data', (chunk: string) => (text += chunk));
+    client.on('end', () => resolve(text));
+    client.on('error', () => resolve(null));
+  });
+  if (!csv?.startsWith('# ')) return null;
+  const [header, ...rows] = csv.slice(2).trim().split('\n');
+  const columns = header.split(',');
+  return rows
+    .map((row) => Object.fromEntries(row.split(',').map((value, i) => [columns[i], value])))
+    .filter((row) => row.pxname === backend && row.svname !== 'BACKEND');
+}
+
 /**
  * The HAProxy configuration of the README's "Several instances": TCP round robin, the PROXY header (v2 to
  * one instance, v1 to the other, as both are accepted), and /readyz as the health check, so a draining
- * instance gets no new miners.
+ * instance gets no new miners. Checked every 200 ms, with one failure enough to take a server out (a
+ * draining one goes at once), but with `timeout check`: without it a check's timeout is `inter`, so one
+ * /readyz slower than 200 ms (these instances answer from the test's own busy process) took a healthy
+ * instance out for two more checks, and round robin sent the miners meanwhile to the other (5/1, not 3/3).
+ * The stats socket is how the test sees what HAProxy sees.
  */
-function haproxyConfig(listen: number, instances: { stratum: string; web: string }[]): string {
+function haproxyConfig(listen: number, stats: string, instances: { stratum: string; web: string }[]): string {
   return [
     'global',
     '  maxconn 2000',
+    `  stats socket ${stats} mode 600 level user`,
     'defaults',
     '  mode tcp',
     '  timeout connect 2s',
+    '  timeout check 5s',
     '  timeout client 10m',
     '  timeout server 10m',
     'frontend stratum',
@@ -126,17 +153,22 @@ describeEachStore(
       ).body.name as string;
 
       const config = join(dir, 'haproxy.cfg');
+      const statsSocket = join(dir, 'haproxy.sock');
       writeFileSync(
         config,
         haproxyConfig(
           listen,
+          statsSocket,
           instances.map((instance) => ({ stratum: instance.stratumAddress, web: instance.webAddress })),
         ),
       );
       haproxy = spawn('haproxy', ['-f', config, '-db'], { stdio: ['ignore', 'inherit', 'inherit'] });
-      // Both servers up (checked twice) before miners come.
-      await until(async () => (await api(a).get('/readyz')).status === 200, 'instance a ready');
-      await new Promise((resolve) => setTimeout(resolve, 800));
+      const servers = () => haproxyServers(statsSocket, 'proxies');
+      // HAProxy's own view: both servers UP with a passed /readyz check before the miners come.
+      await until(async () => {
+        const seen = await servers();
+        return seen?.length === 2 && seen.every((server) => server.status === 'UP' && server.check_status === 'L7OK');
+      }, 'HAProxy to see both servers UP');
 
       for (let i = 0; i < 6; i++) {
         const miner = new SimMiner(listen, { login: `${name}.rig${i}` });
@@ -148,7 +180,12 @@ describeEachStore(
       for (const miner of miners) expect(miner.rejected).toEqual([]);
       expect(pool.accepted).toHaveLength(12);
 
-      // Round robin: three miners each, every one under its own address (not HAProxy's).
+      // Round robin over a set of servers that stayed the same (none went down meanwhile, as HAProxy counts):
+      // three connections each, every miner under its own address (not HAProxy's).
+      expect((await servers())!.map((server) => [server.svname, server.status, server.chkdown, server.stot])).toEqual([
+        ['proxy0', 'UP', '0', '3'],
+        ['proxy1', 'UP', '0', '3'],
+      ]);
       const workersOf = (instance: RunningProxy) =>
         instance.app
           .get(AccountingService)
@@ -170,26 +207,27 @@ describeEachStore(
       expect(onB).toHaveLength(3);
       const drained = await b.drain();
       expect(drained.toldToReconnect).toBe(3);
+      // Its health check fails at once (503, then refused): HAProxy takes it out, a stays.
+      await until(async () => {
+        const seen = await servers();
+        return seen?.find((server) => server.svname === 'proxy1')?.status.startsWith('DOWN') === true;
+      }, 'HAProxy to see b DOWN');
+      expect((await servers())!.map((server) => [server.svname, server.status.split(' ')[0], server.chkdown])).toEqual([
+        ['proxy0', 'UP', '0'],
+        ['proxy1', 'DOWN', '1'],
+      ]);
       await b.close();
       instances.pop();
       for (const miner of onB) {
         await miner.waitUntil(() => miner.notifications.some((n) => n.method === 'client.reconnect'), 'client.reconnect');
         expect(miner.notifications.find((n) => n.method === 'client.reconnect')!.params).toEqual(['127.0.0.1', listen, 0]);
-        // The rig follows: a new connection to the address it was given.
-        let moved: SimMiner | null = null;
-        for (let attempt = 0; attempt < 20 && !moved; attempt++) {
-          const again = new SimMiner(listen, { login: miner.options.login });
-          try {
-            if ((await again.start()).result === true) moved = again;
-          } catch {
-            await new Promise((resolve) => setTimeout(resolve, 200)); // HAProxy has not seen b go yet
-          }
-        }
-        expect(moved).not.toBeNull();
-        miners.push(moved!);
-        await moved!.waitForJob();
-        await moved!.mine(2);
-        expect(moved!.rejected).toEqual([]);
+        // The rig follows: a new connection to the address it was given, which HAProxy sends to a.
+        const moved = new SimMiner(listen, { login: miner.options.login });
+        miners.push(moved);
+        expect((await moved.start()).result).toBe(true);
+        await moved.waitForJob();
+        await moved.mine(2);
+        expect(moved.rejected).toEqual([]);
       }
       await until(() => workersOf(a).length === 6, 'all six workers on a');
       expect(pool.rejected).toEqual([]);
