@@ -288,3 +288,21 @@ describe('Channel failover', () => {
     expect(channel.closed).toBe(true);
   });
 });
+
+describe('ChannelJob duplicate set', () => {
+  const made = () => new ChannelJob(job('1'), '1', 1, { extranonce1: '00', extranonce2Size: 8 }, null, 1);
+
+  it('tells new shares from duplicates', () => {
+    const channelJob = made();
+    expect(channelJob.remember('a', 2)).toBe('new');
+    expect(channelJob.remember('a', 2)).toBe('seen');
+  });
+
+  it('refuses when full instead of forgetting, so an old duplicate is still caught', () => {
+    const channelJob = made();
+    expect(channelJob.remember('a', 2)).toBe('new');
+    expect(channelJob.remember('b', 2)).toBe('new');
+    expect(channelJob.remember('c', 2)).toBe('full');
+    expect(channelJob.remember('a', 2)).toBe('seen');
+  });
+});

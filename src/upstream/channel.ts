@@ -87,14 +87,17 @@ export class ChannelJob {
     return line;
   }
 
-  /** Remembers a share that passed every check; false when it was seen before. Bounded per job. */
-  remember(key: string, limit: number): boolean {
+  /**
+   * Remembers a share that passed every check: 'seen' when it was seen before, 'full' when the job's set
+   * holds `limit` shares already. Full refuses rather than forgets: an evicted key would let its duplicate
+   * through to the shared pool connection.
+   */
+  remember(key: string, limit: number): 'new' | 'seen' | 'full' {
     const seen = (this.seen ??= new Set());
-    if (seen.has(key)) return false;
-    // Past the bound the oldest keys go: a duplicate that old is caught by the pool.
-    if (seen.size >= limit) seen.delete(seen.values().next().value as string);
+    if (seen.has(key)) return 'seen';
+    if (seen.size >= limit) return 'full';
     seen.add(key);
-    return true;
+    return 'new';
   }
 }
 

@@ -63,6 +63,8 @@ const MAX_DIFFICULTY_STEPS = 4;
 const MAX_SHARES_PER_JOB = 4096;
 /** Of those, at most this many from one session. */
 const MAX_SHARES_PER_SESSION_JOB = 1024;
+/** The answer to a share once its job's duplicate set is full: refused, never let through unchecked. */
+const JOB_FULL = 'stale job: too many shares for this job, take the newer job';
 
 /**
  * One miner: its Stratum state machine, its extranonce slot (prefix P, extranonce2 size m), its own
@@ -317,6 +319,7 @@ export class MinerSession implements ChannelMember {
     // The difficulty the share is credited with: the miner's for its job (the pool's when not validated).
     let difficulty = poolDifficulty;
     let meetsPool = true;
+    let refused: ReturnType<MinerSession['remember']>;
     if (hasher && header) {
       const hash = await hasher.hash(header);
       if (this.channel !== channel) return rejectLocally('stale', new StratumError(StratumErrorCode.JobNotFound, 'stale job'));
@@ -332,16 +335,16 @@ export class MinerSession implements ChannelMember {
           jobDifficulty,
         );
       // Remembered only once it passed the hash check, so junk cannot fill the duplicate set.
-      if (!this.remember(job, key))
-        return rejectLocally('local_duplicate', new StratumError(StratumErrorCode.DuplicateShare, 'duplicate share'), difficulty);
+      const refused = this.remember(job, key);
+      if (refused) return rejectLocally(refused.reason, refused.error, difficulty);
       this.host.shareValid(this, difficulty);
       this.connection?.shareJudged(true);
       this.retarget(this.vardiff?.onShare(Date.now(), this.difficultyCap(), difficulty) ?? null);
       if (hashMeetsTarget(hash, targetBytes(nbitsToTarget(job.job.nbits)))) this.host.blockFound(this, hash);
       meetsPool =
         difficulty >= poolDifficulty || hashMeetsTarget(hash, targetBytes(difficultyToTarget(poolDifficulty / algorithm.divider)));
-    } else if (this.host.config.shares.validate && !this.remember(job, key)) {
-      return rejectLocally('local_duplicate', new StratumError(StratumErrorCode.DuplicateShare, 'duplicate share'), difficulty);
+    } else if (this.host.config.shares.validate && (refused = this.remember(job, key))) {
+      return rejectLocally(refused.reason, refused.error, difficulty);
     } else {
       this.connection?.shareJudged(true); // not checked here: the pool's verdict decides
     }
@@ -374,18 +377,22 @@ export class MinerSession implements ChannelMember {
   }
 
   /**
-   * Remembers a share for duplicate checks; false when it was seen. A session fills at most its share of a
-   * job's set: past MAX_SHARES_PER_SESSION_JOB its shares go unremembered (the pool still catches duplicates),
-   * so one miner cannot push the others' shares out.
+   * Remembers a share for duplicate checks: null when new, else the local answer. The sets are bounded and
+   * refuse when full (answered stale: the miner takes the next job) rather than forget, so a duplicate never
+   * slips through to the shared connection. A session fills at most MAX_SHARES_PER_SESSION_JOB of a job's
+   * set, so one miner cannot fill the others' share of it.
    */
-  private remember(job: ChannelJob, key: string): boolean {
+  private remember(job: ChannelJob, key: string): { reason: RejectReason; error: StratumError } | null {
     const remembered = (this.rememberedPerJob ??= new Map());
     const count = remembered.get(job.seq) ?? 0;
-    if (count >= MAX_SHARES_PER_SESSION_JOB) return true;
-    if (!job.remember(key, MAX_SHARES_PER_JOB)) return false;
+    // A limit of 0 once the session's part is full: duplicates are still told apart, nothing new is added.
+    const verdict = job.remember(key, count >= MAX_SHARES_PER_SESSION_JOB ? 0 : MAX_SHARES_PER_JOB);
+    if (verdict === 'seen')
+      return { reason: 'local_duplicate', error: new StratumError(StratumErrorCode.DuplicateShare, 'duplicate share') };
+    if (verdict === 'full') return { reason: 'stale', error: new StratumError(StratumErrorCode.JobNotFound, JOB_FULL) };
     if (!remembered.has(job.seq) && remembered.size >= 4) remembered.delete(remembered.keys().next().value as number);
     remembered.set(job.seq, count + 1);
-    return true;
+    return null;
   }
 
   /** The share target for a difficulty-1-scaled difficulty, cached: miners keep one difficulty for long. */
