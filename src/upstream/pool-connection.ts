@@ -571,7 +571,7 @@ function readConfiguredMask(response: RpcResponse | null): number {
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /** dns.lookup that fails for any address that is not public, so that net.connect only reaches checked ones. */
-function publicLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
+export function publicLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
   dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, []);
     const refused = addresses.map((entry) => nonPublicReason(entry.address)).find((reason) => reason !== null);

@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { lookup as dnsLookup, LookupAddress, LookupOptions } from 'node:dns';
 import { connect, isIP, Socket } from 'node:net';
-import { nonPublicReason } from '../pools/public-address.js';
 import { StratumError, StratumErrorCode } from '../protocol/errors.js';
+import { nonPublicReason } from '../pools/public-address.js';
 import { isHex } from '../protocol/hex.js';
 import type { PoolExtranonce, PoolJob } from '../protocol/pool-messages.js';
 import { rolledVersion } from '../protocol/share-hash.js';
@@ -34,7 +33,13 @@ import {
   u32ToHex,
 } from '../protocol/sv2/sv1-translation.js';
 import { Sv2TransportDecoder, Sv2TransportEncoder } from '../protocol/sv2/transport.js';
-import type { PoolAccount, PoolConnectionListener, PoolConnectionOptions, ShareVerdict } from './pool-connection.js';
+import {
+  publicLookup,
+  type PoolAccount,
+  type PoolConnectionListener,
+  type PoolConnectionOptions,
+  type ShareVerdict,
+} from './pool-connection.js';
 import type { UpstreamConnection } from './upstream-connection.js';
 
 /** An account on an SV2 pool: no password, but the authority key the pool publishes (base58check). */
@@ -597,17 +602,4 @@ export class Sv2PoolConnection implements UpstreamConnection {
       share.resolve({ accepted: false, error: new StratumError(StratumErrorCode.Other, reason) });
     }
   }
-}
-
-type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-
-/** dns.lookup that fails for any address that is not public (a copy of PoolConnection's, which is not exported). */
-function publicLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
-  dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
-    if (error) return callback(error, []);
-    const refused = addresses.map((entry) => nonPublicReason(entry.address)).find((reason) => reason !== null);
-    if (refused) return callback(Object.assign(new Error(`${hostname}: ${refused}`), { code: `${refused} (--pools.allowPrivate)` }), []);
-    if (options.all) return callback(null, addresses);
-    callback(null, addresses[0].address, addresses[0].family);
-  });
 }
