@@ -12,6 +12,7 @@ import { PoolAggregation1732800000000 } from './migrations/1732800000000-pool-ag
 import { Failover1732900000000 } from './migrations/1732900000000-failover.js';
 import { PasswordDigests1733000000000 } from './migrations/1733000000000-password-digests.js';
 import { PoolTls1733100000000 } from './migrations/1733100000000-pool-tls.js';
+import { PoolProtocol1733200000000 } from './migrations/1733200000000-pool-protocol.js';
 import { postgresConnectionUrl } from './postgres-connection.js';
 
 export const ENTITIES = [Algorithm, Pool, User, UserBackup, WorkerStat];
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   Failover1732900000000,
   PasswordDigests1733000000000,
   PoolTls1733100000000,
+  PoolProtocol1733200000000,
 ];
 
 /** One options object for Nest and the TypeORM CLI: migrations run at start, never `synchronize`. */

@@ -2,6 +2,10 @@ import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, U
 import { Algorithm } from './algorithm.entity.js';
 import { formatPoolAddress } from './public-address.js';
 
+/** The upstream protocols a pool can speak. */
+export const POOL_PROTOCOLS = ['sv1', 'sv2'] as const;
+export type PoolProtocol = (typeof POOL_PROTOCOLS)[number];
+
 /** A pool endpoint the proxy may connect to; its algorithm is known from host:port, as in the original. */
 @Entity({ name: 'pools' })
 @Unique('UQ_pools_host_port', ['host', 'port'])
@@ -44,6 +48,14 @@ export class Pool {
   /** With TLS: the certificate's SHA-256 fingerprint (64 hex) accepted instead of CA verification (self-signed pools). */
   @Column({ name: 'tls_fingerprint', type: 'varchar', length: 64, nullable: true })
   tlsFingerprint: string | null;
+
+  /** The protocol the proxy speaks to the pool: Stratum V1 (JSON lines) or V2 (Noise-encrypted binary frames, extended channels). */
+  @Column({ type: 'varchar', length: 8, default: 'sv1' })
+  protocol: PoolProtocol;
+
+  /** With SV2: the authority public key the pool publishes (base58check), which must have signed its Noise certificate. */
+  @Column({ name: 'authority_pubkey', type: 'varchar', length: 128, nullable: true })
+  authorityPubkey: string | null;
 
   /** The extranonce2 size the pool gave at its last subscribe (null: not connected yet): sizes miners' extranonce2. */
   @Column({ name: 'extranonce2_size', type: 'integer', nullable: true })
