@@ -3,7 +3,11 @@ import { ExtranonceTranslation, fitsPool, minerNotifyLine, translation } from '.
 import { encodeNotification } from '../protocol/json-rpc.js';
 import type { PoolExtranonce, PoolJob } from '../protocol/pool-messages.js';
 import type { FanOut } from './fan-out.js';
-import type { PoolAccount, PoolConnection, PoolConnectionListener, ShareVerdict } from './pool-connection.js';
+import type { PoolAccount, PoolConnectionListener, ShareVerdict } from './pool-connection.js';
+import type { UpstreamConnection } from './upstream-connection.js';
+
+/** The channel's pool connection, whichever protocol its account speaks (SV1 or SV2): the seam of design.md. */
+type PoolConnection = UpstreamConnection;
 
 /**
  * A cache almost always asked for one key (one extranonce2 size and slot on a channel): that one lives in
@@ -401,6 +405,11 @@ export class Channel {
   /** A miner's difficulty hint reaches the pool only where the connection is the miner's alone. */
   suggestDifficulty(difficulty: number): void {
     if (this.capacity === 1) this.connection.suggestDifficulty(difficulty);
+  }
+
+  /** The measured hashrate of the channel's miners (h/s), for pools that ask for it (SV2's UpdateChannel). */
+  updateNominalHashRate(hashRate: number): void {
+    this.connection.updateNominalHashRate?.(hashRate);
   }
 
   close(): void {

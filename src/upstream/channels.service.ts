@@ -9,13 +9,20 @@ import { PoolsService } from '../pools/pools.service.js';
 import type { Pool } from '../pools/pool.entity.js';
 import { Channel, ChannelAccount, ChannelHost, ChannelMember, FailoverReason } from './channel.js';
 import { FanOut } from './fan-out.js';
-import { NotifyCache, PoolAccount, PoolConnection, PoolConnectionOptions } from './pool-connection.js';
+import { NotifyCache, PoolAccount, PoolConnection, PoolConnectionListener, PoolConnectionOptions } from './pool-connection.js';
 import { POOL_DIFFICULTY_FLOOR } from './pool-limits.js';
+import { SV2_METRIC, sv2SecurityFailure } from './sv2-metrics.js';
+import { DEFAULT_NOMINAL_HASH_RATE, isSv2SecurityReason, Sv2PoolConnection } from './sv2-pool-connection.js';
+import type { UpstreamConnection } from './upstream-connection.js';
 
 export const USER_AGENT = 'stratum-proxy/0.1.0';
 
 /** Miners a job is written to per turn of the event loop (about 10 ms of socket writes on loopback). */
 const JOB_WRITES_PER_TURN = 512;
+
+/** How often SV2 channels tell their pool the measured hashrate of their miners (UpdateChannel), when it moved by a tenth. */
+const NOMINAL_HASH_RATE_REFRESH_MS = 30_000;
+const NOMINAL_HASH_RATE_CHANGE = 0.1;
 
 /** prom-client calls a metric's `collect` before every read; its typings only take one in the constructor. */
 type CollectedGauge = Gauge & { collect?: () => void };
@@ -50,8 +57,11 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
   private readonly notifyCaches = new Map<string, NotifyCache>();
   private nextId = 1;
   /** Pools being connected once to learn their extranonce2 size, by id. */
-  private readonly sizeProbes = new Map<number, PoolConnection>();
+  private readonly sizeProbes = new Map<number, UpstreamConnection>();
   private readonly fanOut = new FanOut(JOB_WRITES_PER_TURN);
+  /** The hashrate each channel last told its SV2 pool (h/s). */
+  private readonly nominalHashRates = new Map<Channel, number>();
+  private nominalTimer: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -61,6 +71,8 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
     @InjectMetric(METRIC.channelSessions) private readonly sessionsGauge: CollectedGauge,
     @InjectMetric(METRIC.channelDifficulty) private readonly difficultyGauge: CollectedGauge,
     @InjectMetric(METRIC.failovers) private readonly failovers: Counter,
+    @InjectMetric(SV2_METRIC.poolInfo) private readonly poolInfoGauge: CollectedGauge,
+    @InjectMetric(SV2_METRIC.securityFailures) private readonly sv2SecurityFailures: Counter,
   ) {
     poolChanges.subscribe((pool) => this.poolChanged(pool));
   }
@@ -83,6 +95,41 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
         if (difficulty !== null) this.difficultyGauge.set({ proxy, pool: channel.poolAddress, channel: String(channel.id) }, difficulty);
       }
     };
+    // Every pool an open channel may use (its backups too), with the protocol it speaks.
+    this.poolInfoGauge.collect = () => {
+      this.poolInfoGauge.reset();
+      for (const { pools } of this.owners.values())
+        for (const pool of pools) this.poolInfoGauge.set({ proxy, pool: pool.address, protocol: pool.protocol ?? 'sv1' }, 1);
+    };
+    this.nominalTimer = setInterval(() => this.refreshNominalHashRates(), NOMINAL_HASH_RATE_REFRESH_MS);
+    this.nominalTimer.unref();
+  }
+
+  /**
+   * Tells SV2 pools the measured hashrate of each channel's miners (UpdateChannel), where it moved by a tenth
+   * since it was last told: the name's hashrate over the speed window, shared among its channels by sessions.
+   */
+  refreshNominalHashRates(): void {
+    for (const channel of this.all()) {
+      if (channel.closed) continue;
+      const rate = this.measuredHashRate(channel);
+      if (rate === null) continue;
+      const told = this.nominalHashRates.get(channel);
+      if (told !== undefined && Math.abs(rate - told) <= told * NOMINAL_HASH_RATE_CHANGE) continue;
+      this.nominalHashRates.set(channel, rate);
+      channel.updateNominalHashRate(rate);
+    }
+  }
+
+  /** The channel's part of its name's measured hashrate (null: nothing measured yet). */
+  private measuredHashRate(channel: Channel): number | null {
+    const owner = this.owners.get(channel);
+    if (!owner) return null;
+    const total = this.accounting.userHashrate(owner.name);
+    if (!(total > 0)) return null;
+    let sessions = 0;
+    for (const [other, { name }] of this.owners) if (name === owner.name) sessions += other.sessionCount;
+    return sessions > 0 ? (total * channel.sessionCount) / sessions : null;
   }
 
   /** Seats a session on a channel of its account (opening one if needed). */
@@ -109,7 +156,7 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
    */
   learnPoolSize(pool: Pool, account: PoolAccount): void {
     if (pool.extranonce2Size !== null || this.sizeProbes.has(pool.id)) return;
-    let connection: PoolConnection | null = null;
+    let connection: UpstreamConnection | null = null;
     const done = () => {
       connection?.close();
       this.sizeProbes.delete(pool.id);
@@ -120,10 +167,11 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
       done();
     };
     const ignore = () => undefined;
-    connection = new PoolConnection(
+    connection = this.connectionFor(
+      pool,
       account,
       this.connectionOptions({ versionRollingMask: null, publicOnly: this.publicOnly(pool) }),
-      // One attempt: subscribe tells the size whether or not the pool accepts the account.
+      // One attempt: subscribe tells the size whether or not the pool accepts the account (SV2: the channel's opening).
       {
         onReady: learn,
         onAuthorizeFailed: learn,
@@ -160,8 +208,10 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
   onModuleDestroy(): void {
     for (const channel of Array.from(this.all())) channel.close();
     for (const probe of Array.from(this.sizeProbes.values())) probe.close();
+    if (this.nominalTimer) clearInterval(this.nominalTimer);
+    this.nominalTimer = null;
     // The registry is process-wide: a later app in the same process (tests) must not call into this one.
-    for (const gauge of [this.sessionsGauge, this.difficultyGauge]) {
+    for (const gauge of [this.sessionsGauge, this.difficultyGauge, this.poolInfoGauge]) {
       gauge.collect = undefined;
       gauge.reset();
     }
@@ -181,8 +231,10 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
   accountDown(channel: Channel, index: number, wasReady: boolean, reason?: string): void {
     const pool = this.poolOf(channel, index);
     if (!pool) return;
+    const security = reason === undefined ? null : sv2SecurityFailure(reason);
+    if (security) this.sv2SecurityFailures.inc({ proxy: this.config.metricsTag, pool: pool.address, ...security });
     if (wasReady) this.accounting.poolDisconnected(pool.address);
-    else this.accounting.upstreamConnectAttempt(pool.address, reason?.startsWith('TLS') ? 'tls_failure' : 'failure');
+    else this.accounting.upstreamConnectAttempt(pool.address, isSecurityFailure(reason) ? 'tls_failure' : 'failure');
   }
 
   accountRefused(channel: Channel, index: number): void {
@@ -205,6 +257,7 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
       else this.byAccount.delete(channel.key);
     }
     this.owners.delete(channel);
+    this.nominalHashRates.delete(channel);
   }
 
   poolProtocolError(_channel: Channel, kind: string): void {
@@ -241,24 +294,49 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
       this.fanOut,
     );
     this.owners.set(channel, { name: request.name, pools: request.accounts.map(({ pool }) => pool) });
-    channel.open(
-      (account, listener, label) =>
-        new PoolConnection(
-          account.account,
-          this.connectionOptions({
-            // Asked once for the whole channel: each session then gets its own mask within it.
-            versionRollingMask: stratum.versionMask,
-            notifyCache: this.notifyCacheFor(account.address),
-            publicOnly: account.publicOnly,
-            difficultyFloor: POOL_DIFFICULTY_FLOOR,
-          }),
-          listener,
-          label,
-        ),
-    );
+    channel.open((account, listener, label) => {
+      const pool = this.poolOf(channel, channel.accounts.indexOf(account)) ?? primary;
+      return this.connectionFor(
+        pool,
+        account.account,
+        this.connectionOptions({
+          // Asked once for the whole channel: each session then gets its own mask within it.
+          versionRollingMask: stratum.versionMask,
+          notifyCache: this.notifyCacheFor(account.address),
+          publicOnly: account.publicOnly,
+          difficultyFloor: POOL_DIFFICULTY_FLOOR,
+        }),
+        listener,
+        label,
+        this.nominalHashRates.get(channel) ?? this.measuredHashRate(channel) ?? undefined,
+      );
+    });
     const backups = accounts.length > 1 ? `, ${accounts.length - 1} backup account(s)` : '';
     this.logger.log(`${channel.label}: opened (up to ${channel.capacity} miners${backups})`);
     return channel;
+  }
+
+  /**
+   * The pool connection for an account, in the protocol its pool is registered with: the one place that
+   * knows there are two. An SV2 channel asks for an extranonce that holds everything the channel puts
+   * after the pool's prefix: the slot byte, the session's prefix and the longest miner extranonce2.
+   */
+  private connectionFor(
+    pool: Pool,
+    account: PoolAccount,
+    options: PoolConnectionOptions,
+    listener: PoolConnectionListener,
+    label: string,
+    nominalHashRate?: number,
+  ): UpstreamConnection {
+    if (pool.protocol !== 'sv2') return new PoolConnection(account, options, listener, label);
+    const { extranonce1Size, extranonce2Size } = this.config.stratum;
+    return new Sv2PoolConnection(
+      { ...account, authorityPublicKey: pool.authorityPubkey ?? '' },
+      { ...options, minExtranonceSize: 1 + extranonce1Size + extranonce2Size, nominalHashRate: nominalHashRate ?? DEFAULT_NOMINAL_HASH_RATE },
+      listener,
+      label,
+    );
   }
 
   /** The options every pool connection shares (--upstream.*), with what differs for this one. */
@@ -284,6 +362,11 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
   private poolChanged(pool: Pool): void {
     for (const { pools } of this.owners.values()) for (let i = 0; i < pools.length; i++) if (pools[i].id === pool.id) pools[i] = pool;
   }
+}
+
+/** A connection attempt that failed on the pool's identity or encryption (TLS, or SV2's Noise): counted as tls_failure. */
+function isSecurityFailure(reason: string | undefined): boolean {
+  return reason !== undefined && (reason.startsWith('TLS') || isSv2SecurityReason(reason));
 }
 
 /** Channels are shared by exactly the same accounts in the same order; passwords are part of them. */

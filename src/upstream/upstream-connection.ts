@@ -20,5 +20,7 @@ export interface UpstreamConnection {
   restart(reason: string): void;
   submit(jobId: string, extranonce2: string, ntime: string, nonce: string, versionBits?: string): Promise<ShareVerdict>;
   suggestDifficulty(difficulty: number): void;
+  /** The measured hashrate of the connection's miners (h/s): SV2 sends it as UpdateChannel; SV1 has no such message. */
+  updateNominalHashRate?(hashRate: number): void;
   close(): void;
 }
