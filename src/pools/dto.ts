@@ -1,5 +1,6 @@
 import {
   IsBoolean,
+  IsIn,
   IsDefined,
   IsInt,
   IsNotEmpty,
@@ -11,7 +12,10 @@ import {
   Max,
   MaxLength,
   Min,
+  registerDecorator,
 } from 'class-validator';
+import { decodeAuthorityKey } from '../protocol/sv2/authority-key.js';
+import { POOL_PROTOCOLS, type PoolProtocol } from './pool.entity.js';
 
 const ALGORITHM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const HOST_NAME = /^(?=.{1,255}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
@@ -57,7 +61,45 @@ class PoolTlsFields {
   tlsFingerprint?: string | null;
 }
 
-export class CreatePoolDto extends PoolTlsFields {
+/** Why a text is not an SV2 authority key (base58check, version 1, a point on the curve), or null when it is one. */
+export function authorityKeyProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return 'it must be text (a JSON string)';
+  try {
+    decodeAuthorityKey(value);
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** The pool's SV2 authority public key as it publishes it; the message says what is wrong with a bad one. */
+function IsAuthorityKey(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isAuthorityKey',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: (value: unknown) => authorityKeyProblem(value) === null,
+        defaultMessage: (args) =>
+          `${args?.property ?? 'authorityPubkey'} must be the SV2 authority public key the pool publishes (base58check): ${authorityKeyProblem(args?.value)}`,
+      },
+    });
+}
+
+/** Which protocol the proxy speaks to the pool, and for SV2 the key its certificates are signed with. */
+class PoolProtocolFields extends PoolTlsFields {
+  @IsOptional()
+  @IsIn(POOL_PROTOCOLS, { message: 'protocol must be "sv1" or "sv2"' })
+  protocol?: PoolProtocol;
+
+  /** null (on a change) removes it. */
+  @IsOptional()
+  @IsAuthorityKey()
+  authorityPubkey?: string | null;
+}
+
+export class CreatePoolDto extends PoolProtocolFields {
   @IsDefined()
   @IsString()
   @Matches(HOST_NAME, { message: 'host must be a host name or IPv4 address' })
@@ -82,7 +124,7 @@ export class CreatePoolDto extends PoolTlsFields {
   aggregation?: number | null;
 }
 
-export class UpdatePoolDto extends PoolTlsFields {
+export class UpdatePoolDto extends PoolProtocolFields {
   @IsOptional()
   @IsString()
   @Matches(HOST_NAME, { message: 'host must be a host name or IPv4 address' })

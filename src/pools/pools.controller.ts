@@ -5,7 +5,7 @@ import { Algorithm } from './algorithm.entity.js';
 import { UNKNOWN_ALGORITHM } from './algorithms/share-hashers.js';
 import { AlgorithmsService } from './algorithms.service.js';
 import { CreateAlgorithmDto, CreatePoolDto, UpdateAlgorithmDto, UpdatePoolDto } from './dto.js';
-import { Pool } from './pool.entity.js';
+import { Pool, type PoolProtocol } from './pool.entity.js';
 import { PoolsService } from './pools.service.js';
 
 export interface PoolView {
@@ -24,6 +24,9 @@ export interface PoolView {
   /** Reached over TLS; with `tlsFingerprint`, pinned to that certificate (SHA-256, hex) instead of the CAs. */
   tls: boolean;
   tlsFingerprint: string | null;
+  /** The protocol the proxy speaks to the pool: sv1 or sv2 (with the authority key its certificates must be signed with). */
+  protocol: PoolProtocol;
+  authorityPubkey: string | null;
 }
 
 export const poolView = (pool: Pool): PoolView => ({
@@ -38,6 +41,8 @@ export const poolView = (pool: Pool): PoolView => ({
   extranonce2Size: pool.extranonce2Size ?? null,
   tls: pool.tls ?? false,
   tlsFingerprint: pool.tlsFingerprint ?? null,
+  protocol: pool.protocol ?? 'sv1',
+  authorityPubkey: pool.authorityPubkey ?? null,
 });
 
 const algorithmView = (algorithm: Algorithm) => ({ id: algorithm.id, name: algorithm.name, divider: algorithm.divider });

@@ -37,8 +37,8 @@ export class PoolsService {
     return this.pools.findOneBy({ host: host.toLowerCase(), port });
   }
 
-  /** A pool registered by a user under --pools.allowUnknown: its algorithm is detected later. */
-  async createUnknown(host: string, port: number, tls = false): Promise<Pool> {
+  /** A pool registered by a user under --pools.allowUnknown: its algorithm is detected later; SV2 with the key of its URL. */
+  async createUnknown(host: string, port: number, tls = false, authorityPubkey: string | null = null): Promise<Pool> {
     const unknown = await this.algorithmNamed(UNKNOWN_ALGORITHM);
     try {
       return await this.pools.save(
@@ -51,6 +51,8 @@ export class PoolsService {
           extranonce2Size: null,
           tls,
           tlsFingerprint: null,
+          protocol: authorityPubkey === null ? 'sv1' : 'sv2',
+          authorityPubkey,
         }),
       );
     } catch (error) {
@@ -80,8 +82,11 @@ export class PoolsService {
       extranonce2Size: null,
       tlsFingerprint: normalizeFingerprint(dto.tlsFingerprint),
     });
-    // A pinned fingerprint only means something over TLS.
+    // A pinned fingerprint only means something over TLS, an authority key only over SV2.
     pool.tls = dto.tls ?? pool.tlsFingerprint !== null;
+    pool.authorityPubkey = dto.authorityPubkey?.trim() ?? null;
+    pool.protocol = dto.protocol ?? (pool.authorityPubkey !== null ? 'sv2' : 'sv1');
+    checkProtocol(pool);
     return this.save(pool);
   }
 
@@ -97,6 +102,12 @@ export class PoolsService {
     if (dto.tlsFingerprint !== undefined) pool.tlsFingerprint = normalizeFingerprint(dto.tlsFingerprint);
     if (dto.tls !== undefined) pool.tls = dto.tls;
     else if (dto.tlsFingerprint) pool.tls = true;
+    if (dto.authorityPubkey !== undefined) pool.authorityPubkey = dto.authorityPubkey?.trim() ?? null;
+    if (dto.protocol !== undefined) pool.protocol = dto.protocol;
+    else if (dto.authorityPubkey) pool.protocol = 'sv2';
+    // Back to SV1: the key goes with it, unless given again (which checkProtocol refuses).
+    if (dto.protocol === 'sv1' && dto.authorityPubkey === undefined) pool.authorityPubkey = null;
+    checkProtocol(pool);
     const saved = await this.save(pool);
     this.changes.emit(saved);
     return saved;
@@ -155,6 +166,18 @@ export class PoolsService {
       if (isUniqueViolation(error)) throw new ConflictException(`pool ${pool.address} already exists`);
       throw error;
     }
+  }
+}
+
+/** The protocol fields agree: SV2 needs its authority key and has no TLS (Noise encrypts it); SV1 has no key. */
+function checkProtocol(pool: Pool): void {
+  if (pool.protocol === 'sv2') {
+    if (!pool.authorityPubkey)
+      throw new BadRequestException('authorityPubkey is required for an SV2 pool: the base58check key the pool publishes');
+    if (pool.tls || pool.tlsFingerprint)
+      throw new BadRequestException('tls and tlsFingerprint do not apply to an SV2 pool: its Noise handshake encrypts and authenticates it');
+  } else if (pool.authorityPubkey) {
+    throw new BadRequestException('authorityPubkey applies to SV2 pools only: send "protocol": "sv2" with it');
   }
 }
 

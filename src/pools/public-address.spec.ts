@@ -36,10 +36,25 @@ describe('pool addresses', () => {
   });
 
   it('reads stratum+tcp, stratum+ssl and stratum+tls URLs', () => {
-    expect(parsePoolAddress('stratum+ssl://pool.example.com:4444')).toEqual({ host: 'pool.example.com', port: 4444, tls: true });
-    expect(parsePoolAddress('stratum+tls://[2001:db8::1]:443')).toEqual({ host: '2001:db8::1', port: 443, tls: true });
-    expect(parsePoolAddress('stratum+tcp://pool.example.com:3333')).toEqual({ host: 'pool.example.com', port: 3333, tls: false });
+    const sv1 = { protocol: 'sv1' };
+    expect(parsePoolAddress('stratum+ssl://pool.example.com:4444')).toEqual({ host: 'pool.example.com', port: 4444, tls: true, ...sv1 });
+    expect(parsePoolAddress('stratum+tls://[2001:db8::1]:443')).toEqual({ host: '2001:db8::1', port: 443, tls: true, ...sv1 });
+    expect(parsePoolAddress('stratum+tcp://pool.example.com:3333')).toEqual({ host: 'pool.example.com', port: 3333, tls: false, ...sv1 });
     expect(parsePoolAddress('http://pool.example.com:3333')).toBeNull();
+  });
+
+  it('reads stratum2+tcp URLs with the authority key after the address, or without it', () => {
+    const key = '9auqWEzQDVyd2oe1JVGFLMLHZtCo2FFqZwtKA5gd9xbuEu7PH72';
+    expect(parsePoolAddress(`stratum2+tcp://pool.example.com:34254/${key}`)).toEqual({
+      host: 'pool.example.com',
+      port: 34254,
+      protocol: 'sv2',
+      authorityPubkey: key,
+    });
+    expect(parsePoolAddress('stratum2+tcp://[2001:db8::1]:34254')).toEqual({ host: '2001:db8::1', port: 34254, protocol: 'sv2' });
+    // Base58 has no 0, O, I or l; no port, no host, or a second path segment is not an address.
+    for (const bad of [`stratum2+tcp://pool.example.com:34254/0${key}`, `stratum2+tcp://pool.example.com/${key}`, 'stratum2+tcp://:1/x', `stratum2+tcp://a.b:1/${key}/x`, `stratum2+ssl://a.b:1/${key}`])
+      expect(parsePoolAddress(bad), bad).toBeNull();
   });
 
   it('writes IPv6 hosts in brackets', () => {

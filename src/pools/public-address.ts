@@ -35,21 +35,44 @@ export function nonPublicReason(address: string): string | null {
   return NOT_PUBLIC.check(address, family === 4 ? 'ipv4' : 'ipv6') ? `${address} is not a public address` : null;
 }
 
+/** What a pool address says beyond host and port: the scheme it was written with, when it was a URL. */
+export interface ParsedPoolAddress {
+  readonly host: string;
+  readonly port: number;
+  /** stratum+ssl:// or stratum+tls:// (true), stratum+tcp:// (false); absent without a scheme (and for stratum2). */
+  readonly tls?: boolean;
+  /** stratum+...:// says sv1, stratum2+tcp:// sv2; absent without a scheme. */
+  readonly protocol?: 'sv1' | 'sv2';
+  /** The authority key after the address in stratum2+tcp://host:port/<key> (not checked here). */
+  readonly authorityPubkey?: string;
+}
+
 /**
  * host:port or [IPv6]:port, optionally as a URL `stratum+tcp://`, `stratum+ssl://` or `stratum+tls://`
- * (`tls` then says which); null when it is none of these. Hosts come back without brackets.
+ * (`tls` then says which), or as SV2 users write it, `stratum2+tcp://host:port/<authority key>` (the key
+ * may be left out); null when it is none of these. Hosts come back without brackets.
  */
-export function parsePoolAddress(input: string): { host: string; port: number; tls?: boolean } | null {
+export function parsePoolAddress(input: string): ParsedPoolAddress | null {
+  const sv2 = /^stratum2\+tcp:\/\/([^/]+)(?:\/([1-9A-HJ-NP-Za-km-z]{1,128}))?$/i.exec(input);
+  if (sv2) {
+    const address = hostAndPort(sv2[1]);
+    if (!address) return null;
+    return sv2[2] === undefined ? { ...address, protocol: 'sv2' } : { ...address, protocol: 'sv2', authorityPubkey: sv2[2] };
+  }
   const scheme = /^stratum\+(tcp|ssl|tls):\/\//i.exec(input);
-  const text = scheme ? input.slice(scheme[0].length) : input;
-  const tls = scheme ? scheme[1].toLowerCase() !== 'tcp' : undefined;
+  const address = hostAndPort(scheme ? input.slice(scheme[0].length) : input);
+  if (!address) return null;
+  return scheme ? { ...address, tls: scheme[1].toLowerCase() !== 'tcp', protocol: 'sv1' } : address;
+}
+
+function hostAndPort(text: string): { host: string; port: number } | null {
   const bracketed = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(text);
   const plain = /^([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/.exec(text);
   const host = bracketed ? bracketed[1] : plain?.[1];
   const port = Number(bracketed ? bracketed[2] : plain?.[3]);
   if (host === undefined || !Number.isInteger(port) || port < 1 || port > 65535) return null;
   if (bracketed && isIP(host) !== 6) return null;
-  return tls === undefined ? { host, port } : { host, port, tls };
+  return { host, port };
 }
 
 /** How a pool's address is written: [IPv6]:port for IPv6 hosts. */

@@ -13,6 +13,14 @@ describe('RegisterUserDto', () => {
     expect(errors({ pool: '121.29.19.24:443', user: 'acc' })).toEqual([]);
   });
 
+  it('accepts stratum URLs, SV2 ones with the authority key after the address', () => {
+    const key = '9auqWEzQDVyd2oe1JVGFLMLHZtCo2FFqZwtKA5gd9xbuEu7PH72';
+    for (const pool of ['stratum+tcp://a.b:1', 'stratum+ssl://a.b:1', `stratum2+tcp://a.b:34254/${key}`, 'stratum2+tcp://[2001:db8::1]:1'])
+      expect(errors({ pool, user: 'u' }), pool).toEqual([]);
+    for (const pool of [`stratum2+tcp://a.b/${key}`, 'stratum2+tcp://a.b:1/0OIl', `stratum2+ssl://a.b:1/${key}`])
+      expect(errors({ pool, user: 'u' }), pool).toContain('pool must be "host:port" (or "[IPv6]:port") with a port from 1 to 65535');
+  });
+
   it('rejects a missing or empty user', () => {
     expect(errors({ pool: 'a.b:1' })).toContain('user is required');
     expect(errors({ pool: 'a.b:1', user: '' })).toContain('user must not be empty');

@@ -1,9 +1,16 @@
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsDefined, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 
-/** host:port or [IPv6]:port, optionally as stratum+tcp://, stratum+ssl:// or stratum+tls://, with a port from 1 to 65535. */
-export const POOL_ADDRESS =
-  /^(?:stratum\+(?:tcp|ssl|tls):\/\/)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
+const HOST_PORT =
+  '(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+\\]):(?:[1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])';
+
+/**
+ * host:port or [IPv6]:port, optionally as stratum+tcp://, stratum+ssl:// or stratum+tls://, or as an SV2 URL
+ * stratum2+tcp://host:port/<authority key> (base58 characters; the service checks the key), with a port from 1 to 65535.
+ */
+export const POOL_ADDRESS = new RegExp(
+  `^(?:(?:stratum\\+(?:tcp|ssl|tls):\\/\\/)?${HOST_PORT}|stratum2\\+tcp:\\/\\/${HOST_PORT}(?:\\/[1-9A-HJ-NP-Za-km-z]{1,128})?)$`,
+);
 
 /** A pool account: the pool's "host:port", the login and its password. */
 export class AccountDto {

@@ -6,7 +6,8 @@ import { secretBox } from '../database/secrets.js';
 import { isUniqueViolation } from '../database/constraint-errors.js';
 import { PoolChanges } from '../pools/pool-changes.js';
 import { PoolsService } from '../pools/pools.service.js';
-import { formatPoolAddress, nonPublicReason, parsePoolAddress } from '../pools/public-address.js';
+import { formatPoolAddress, nonPublicReason, parsePoolAddress, type ParsedPoolAddress } from '../pools/public-address.js';
+import { authorityKeyProblem } from '../pools/dto.js';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { UNKNOWN_ALGORITHM } from '../pools/algorithms/share-hashers.js';
@@ -137,15 +138,18 @@ export class UsersService implements OnModuleInit {
   private async poolFor(poolAddress: string): Promise<Pool> {
     const parsed = parsePoolAddress(poolAddress);
     if (!parsed) throw new InvalidAccountError(`pool ${poolAddress} is not "host:port" or "[IPv6]:port"`);
-    const { host, port, tls } = parsed;
+    const { host, port, tls, protocol, authorityPubkey } = parsed;
+    if (authorityPubkey !== undefined) {
+      const problem = authorityKeyProblem(authorityPubkey);
+      if (problem) throw new InvalidAccountError(`pool ${poolAddress}: the part after the address must be the pool's SV2 authority key: ${problem}`);
+    }
     let pool = await this.pools.findByAddress(host, port);
-    if (pool && tls !== undefined && tls !== pool.tls)
-      throw new InvalidAccountError(
-        `pool ${pool.address} is registered ${pool.tls ? 'with' : 'without'} TLS: use ${pool.tls ? 'stratum+ssl://' : 'stratum+tcp://'}`,
-      );
+    if (pool) refuseOtherScheme(pool, { tls, protocol, authorityPubkey });
     if (!pool && this.config.pools.allowUnknown) {
+      if (protocol === 'sv2' && authorityPubkey === undefined)
+        throw new InvalidAccountError(`pool ${poolAddress}: an SV2 pool is registered with its authority key, stratum2+tcp://host:port/<authority key>`);
       if (!this.config.pools.allowPrivate) await refuseNonPublic(host);
-      pool = await this.pools.createUnknown(host, port, tls ?? false);
+      pool = await this.pools.createUnknown(host, port, tls ?? false, authorityPubkey ?? null);
       this.logger.log(`added pool ${pool.address} of unknown algorithm (--pools.allowUnknown): it is detected from the first shares`);
     }
     if (!pool)
@@ -326,6 +330,27 @@ export class UsersService implements OnModuleInit {
     this.logger.log(`deleted user ${normalized}`);
     void this.refreshSizing();
   }
+}
+
+/**
+ * A pool written with a scheme must be reached the way it is registered: TLS or not, SV1 or SV2, and with
+ * the authority key registered for it (a key given in the URL that is not that one would not be used).
+ */
+function refuseOtherScheme(pool: Pool, written: Pick<ParsedPoolAddress, 'tls' | 'protocol' | 'authorityPubkey'>): void {
+  const registered = pool.protocol ?? 'sv1';
+  const sv2Url = `stratum2+tcp://${pool.address}/${pool.authorityPubkey ?? '<authority key>'}`;
+  if (written.protocol !== undefined && written.protocol !== registered)
+    throw new InvalidAccountError(
+      registered === 'sv2'
+        ? `pool ${pool.address} is registered as a Stratum V2 pool: use ${sv2Url}`
+        : `pool ${pool.address} is registered as a Stratum V1 pool: use ${pool.tls ? 'stratum+ssl://' : 'stratum+tcp://'}${pool.address}`,
+    );
+  if (written.tls !== undefined && written.tls !== pool.tls)
+    throw new InvalidAccountError(
+      `pool ${pool.address} is registered ${pool.tls ? 'with' : 'without'} TLS: use ${pool.tls ? 'stratum+ssl://' : 'stratum+tcp://'}`,
+    );
+  if (written.authorityPubkey !== undefined && written.authorityPubkey !== pool.authorityPubkey)
+    throw new InvalidAccountError(`pool ${pool.address} is registered with another authority key: use ${sv2Url}`);
 }
 
 function sameAccount(a: NameAccount, b: NameAccount): boolean {
