@@ -23,6 +23,7 @@ describe('AccountingService', () => {
   let now = Date.UTC(2026, 10, 24, 12, 0, 0);
   const sha: WorkerInfo = {
     sessionId: 's1',
+    sessionTag: 't1',
     address: '10.0.0.1:5000',
     ip: '10.0.0.1',
     user: 'u1',
@@ -35,6 +36,7 @@ describe('AccountingService', () => {
   };
   const scrypt: WorkerInfo = {
     sessionId: 's2',
+    sessionTag: 't2',
     address: '10.0.0.2:5000',
     ip: '10.0.0.2',
     user: 'u2',
@@ -102,7 +104,7 @@ describe('AccountingService', () => {
     now += 5000;
     accounting.shareAnswered(sha.sessionId, 1, { accepted: true });
     now += 1000;
-    const api = accounting.workersSnapshot().find((worker) => worker.session === sha.sessionId)!.hashrate['1m'];
+    const api = accounting.workersSnapshot().find((worker) => worker.session === sha.sessionTag)!.hashrate['1m'];
     expect(api).toBeCloseTo(2 ** 32 / 6, 6);
     expect(await value('proxy_worker_speed', { worker: sha.address })).toBe(api);
     expect(await value('proxy_user_speed', { user: 'u1' })).toBe(api);

@@ -11,6 +11,8 @@ import { StatsRecorder } from './stats-recorder.js';
 /** Who a worker is, for the metric labels. */
 export interface WorkerInfo {
   readonly sessionId: string;
+  /** What the API shows for the session: not its id, which is the key to resume it. */
+  readonly sessionTag: string;
   /** The miner's ip:port (the original's `worker` label). */
   readonly address: string;
   readonly ip: string;
@@ -474,7 +476,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
         hashrate[name] = record.window.hashrate(windowMs, now, record.connectedSince);
       }
       workers.push({
-        session: info.sessionId,
+        session: info.sessionTag,
         worker: info.address,
         user: info.user,
         rig: info.rig,

@@ -13,6 +13,7 @@ import type { ShareHasher } from '../../pools/algorithms/share-hasher.js';
 import { AuthorizeRequest, ConfigureRequest, decodeSubmit, decodeVersionMask, maskHex } from '../../protocol/miner-messages.js';
 import type { CloseReason, StratumConnection } from '../transport/stratum-connection.js';
 import { Vardiff } from './vardiff.js';
+import { publicSessionTag } from './session-tag.js';
 
 export type SessionState = 'connected' | 'subscribed' | 'authorized' | 'lingering' | 'closed';
 
@@ -102,6 +103,7 @@ export class MinerSession implements ChannelMember {
   /** The account (index) whose pool the worker is accounted under. */
   private accountIndex = 0;
   connectedSince = Date.now();
+  private cachedTag: string | null = null;
 
   constructor(
     readonly id: string,
@@ -114,9 +116,14 @@ export class MinerSession implements ChannelMember {
     this.extranonce2Size = host.minerExtranonce2Size();
   }
 
+  /** The session as logs and the API name it: never the id itself, which is the key to resume it. */
+  get tag(): string {
+    return (this.cachedTag ??= publicSessionTag(this.id));
+  }
+
   get label(): string {
     const who = this.user ? ` user ${this.user.name}${this.rig ? `.${this.rig}` : ''}` : '';
-    return `session ${this.id} (${this.connection?.address ?? 'disconnected'}${who})`;
+    return `session ${this.tag} (${this.connection?.address ?? 'disconnected'}${who})`;
   }
 
   get prefixBytes(): number {

@@ -14,6 +14,7 @@ import type { SubscribeRequest } from '../../protocol/miner-messages.js';
 import type { StratumConnection } from '../transport/stratum-connection.js';
 import { MinerSession, SessionHost } from './miner-session.js';
 import { PrefixAllocator } from './prefix-allocator.js';
+import { resumeVerdict } from './resume-policy.js';
 
 /** The registry of miner sessions: by connection (live) and by session id (for resume). */
 @Injectable()
@@ -81,7 +82,7 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
   subscribe(connection: StratumConnection, request: SubscribeRequest): unknown[] {
     const current = this.forConnection(connection);
     const previous = request.sessionId ? this.byId.get(request.sessionId) : undefined;
-    if (previous && previous !== current && previous.state !== 'closed' && previous.user) {
+    if (previous && previous !== current && previous.state !== 'closed' && previous.user && this.mayResume(previous, connection)) {
       // Whatever the new connection negotiated before subscribing carries over.
       this.byConnection.delete(connection);
       current.end();
@@ -99,6 +100,15 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
       `${current.label}: subscribed (${request.userAgent || 'no user agent'}), extranonce1 ${current.prefix}, extranonce2 size ${current.extranonce2Size}`,
     );
     return result;
+  }
+
+  /** A session belongs to its connection while that is alive and active (resume-policy.ts). */
+  private mayResume(previous: MinerSession, connection: StratumConnection): boolean {
+    if (resumeVerdict(previous.connection, connection.remoteAddress, Date.now()) === 'resume') return true;
+    connection.junk('resume_refused');
+    if (connection.firstTime('resume-refused'))
+      this.logger.warn(`${previous.label}: resume from ${connection.address} refused: the session is live on its own connection; a new session is given`);
+    return false;
   }
 
   resolveUser(name: string): Promise<User | null> {
@@ -179,6 +189,7 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
     const account = session.account;
     return {
       sessionId: session.id,
+      sessionTag: session.tag,
       address: connection.address,
       ip: connection.remoteAddress,
       user: user.name,

@@ -27,7 +27,7 @@ export type CloseReason =
 export const MAX_PENDING_OUTPUT_BYTES = 1024 * 1024;
 
 /** Messages that do not advance mining: counted against the connection. */
-export type JunkKind = 'unknown_method' | 'notification' | 'response' | 'repeated_subscribe';
+export type JunkKind = 'unknown_method' | 'notification' | 'response' | 'repeated_subscribe' | 'resume_refused';
 
 /** What a connection may send before it is closed (from the stratum flags). */
 export interface ConnectionLimits {
@@ -84,6 +84,11 @@ export class StratumConnection {
 
   get isOpen(): boolean {
     return this.closeReason === null;
+  }
+
+  /** The miner closed its side (its FIN was read), even if the close is not processed yet. */
+  get peerEnded(): boolean {
+    return this.socket.readableEnded || this.socket.destroyed;
   }
 
   /** Writes one encoded line (text, or bytes shared by many connections); a peer that stops reading is closed. */

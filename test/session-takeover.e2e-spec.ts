@@ -1,0 +1,106 @@
+// A live session belongs to its connection: knowing its subscription id is not enough to take it (issue 21, case 2).
+import type { LoggerService } from '@nestjs/common';
+import { Farm, TOKEN } from './support/farm.js';
+import { SimMiner } from './support/sim-miner.js';
+import type { SimPool } from './support/sim-pool.js';
+import { testLogger } from './support/proxy.js';
+
+/** Keeps every line the app logs, to look for what must not be in them. */
+class RecordingLogger implements LoggerService {
+  readonly lines: string[] = [];
+  private readonly inner = testLogger();
+  log(message: unknown): void {
+    this.lines.push(String(message));
+  }
+  warn(message: unknown): void {
+    this.lines.push(String(message));
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.lines.push(String(message));
+    this.inner.error(message, ...rest);
+  }
+}
+
+/** Shares the miner got accepted while mining one after another for `ms`. */
+async function acceptedWithin(miner: SimMiner, ms: number): Promise<number> {
+  const before = miner.accepted.length;
+  const until = Date.now() + ms;
+  while (Date.now() < until && !miner.isClosed) await miner.mineOne();
+  return miner.accepted.length - before;
+}
+
+describe('session takeover', () => {
+  const farm = new Farm();
+  const logger = new RecordingLogger();
+  let pool: SimPool;
+  let name: string;
+
+  beforeAll(async () => {
+    farm.logger = logger;
+    await farm.start(['--vardiff.shareInterval=0', '--stratum.sessionLinger=5s']);
+    pool = await farm.addPool({ extranonce2Size: 8 });
+    name = await farm.register(pool, 'takeover');
+  });
+
+  afterAll(async () => {
+    await farm.stop();
+  });
+
+  it('gives a connection offering a live session id a session of its own; the victim mines on undisturbed', async () => {
+    const victim = farm.miner({ login: `${name}.victim` });
+    expect((await victim.start()).result).toBe(true);
+    await victim.waitForJob();
+    const victimId = victim.sessionId!;
+    const baseline = await acceptedWithin(victim, 2000);
+    expect(baseline).toBeGreaterThan(0);
+
+    // 40 takeover attempts while the victim mines: each subscribes with the victim's id.
+    const attempts = (async () => {
+      const seen: { sessionId: string | null; extranonce1: string }[] = [];
+      for (let i = 0; i < 40; i++) {
+        const attacker = new SimMiner(farm.stratumPort, { login: `${name}.attacker` });
+        attacker.sessionId = victimId;
+        await attacker.start();
+        seen.push({ sessionId: attacker.sessionId, extranonce1: attacker.extranonce1 });
+        await attacker.close();
+      }
+      return seen;
+    })();
+    const underAttack = await acceptedWithin(victim, 2000);
+    const seen = await attempts;
+
+    expect(victim.isClosed).toBe(false);
+    expect(victim.rejected).toEqual([]);
+    expect(underAttack).toBeGreaterThanOrEqual(Math.floor(baseline * 0.6));
+    for (const attacker of seen) {
+      expect(attacker.sessionId).not.toBe(victimId);
+      expect(attacker.extranonce1).not.toBe(victim.extranonce1);
+    }
+    // The victim's worker entry is still its own.
+    const workers = (await farm.http.get('/api/v1/workers').set('Authorization', `Bearer ${TOKEN}`).expect(200)).body as {
+      session: string;
+      rig: string;
+    }[];
+    const entry = workers.find((worker) => worker.rig === 'victim');
+    expect(entry).toBeDefined();
+    // Subscription ids are keys to a session: neither the API nor the log shows one.
+    expect(JSON.stringify(workers)).not.toContain(victimId);
+    expect(entry!.session).toMatch(/^[0-9a-f]{8}$/);
+    expect(logger.lines.some((line) => line.includes(victimId))).toBe(false);
+    expect(logger.lines.filter((line) => line.includes('resume from')).length).toBeGreaterThan(0);
+    await victim.close();
+  });
+
+  it('still resumes a session whose connection is gone', async () => {
+    const miner = farm.miner({ login: `${name}.comeback` });
+    await miner.start();
+    await miner.waitForJob();
+    const first = { sessionId: miner.sessionId, extranonce1: miner.extranonce1 };
+    await miner.close();
+    expect((await miner.start()).result).toBe(true);
+    expect(miner.sessionId).toBe(first.sessionId);
+    expect(miner.extranonce1).toBe(first.extranonce1);
+    await miner.waitForJob();
+    expect((await miner.mineOne()).result).toBe(true);
+  });
+});
