@@ -40,6 +40,7 @@ export type RejectReason =
   | 'job_not_found'
   | 'duplicate'
   | 'low_difficulty'
+  | 'invalid_ntime'
   | 'other'
   | 'timeout'
   | 'malformed'
@@ -48,7 +49,9 @@ export type RejectReason =
   | 'pool_down'
   | 'stale'
   | 'local_duplicate'
-  | 'local_low_difficulty';
+  | 'local_low_difficulty'
+  | 'local_invalid_ntime'
+  | 'local_probation';
 
 export type ShareOutcome = { readonly accepted: true } | { readonly accepted: false; readonly reason: RejectReason };
 

@@ -21,7 +21,14 @@ export interface SimPoolOptions {
   submitDelayMs?: number;
   /** The proof of work shares are checked with (default sha256); scrypt targets use difficulty / 65536. */
   algorithm?: SimAlgorithm;
+  /** Keep only the newest this many jobs per connection (as real pools do): older ones are `job not found`. */
+  keepJobs?: number;
+  /** Reject an ntime before the job's or more than 7000 s past the pool's clock as `invalid ntime` (ckpool's rule). */
+  checkNtime?: boolean;
 }
+
+/** ckpool's margin for an ntime ahead of its clock ("time too new"). */
+const SIM_NTIME_AHEAD_SECONDS = 7000;
 
 export interface SimJob {
   id: string;
@@ -40,6 +47,8 @@ export interface ReceivedShare {
   jobId: string;
   extranonce1: string;
   extranonce2: string;
+  ntime: string;
+  nonce: string;
   verdict: 'accepted' | 'rejected';
   code?: number;
   reason?: string;
@@ -74,6 +83,8 @@ export class PoolPeer {
   sendJob(job: SimJob, clean: boolean): void {
     this.jobs.set(job.id, job);
     if (clean) for (const id of this.jobs.keys()) if (id !== job.id) this.jobs.delete(id);
+    const keep = this.pool.options.keepJobs;
+    if (keep !== undefined) while (this.jobs.size > keep) this.jobs.delete(this.jobs.keys().next().value as string);
     this.notify('mining.notify', [
       job.id,
       job.prevhash,
@@ -89,8 +100,10 @@ export class PoolPeer {
 }
 
 export class SimPool {
-  readonly options: Required<Omit<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits' | 'submitDelayMs'>> &
-    Pick<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits' | 'submitDelayMs'>;
+  readonly options: Required<
+    Omit<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits' | 'submitDelayMs' | 'keepJobs' | 'checkNtime'>
+  > &
+    Pick<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits' | 'submitDelayMs' | 'keepJobs' | 'checkNtime'>;
   readonly peers = new Set<PoolPeer>();
   readonly shares: ReceivedShare[] = [];
   readonly methods: string[] = [];
@@ -112,6 +125,8 @@ export class SimPool {
       silentSubmits: options.silentSubmits,
       submitDelayMs: options.submitDelayMs,
       algorithm: options.algorithm ?? 'sha256',
+      keepJobs: options.keepJobs,
+      checkNtime: options.checkNtime,
     };
     this.difficulty = this.options.difficulty;
   }
@@ -259,7 +274,7 @@ export class SimPool {
     const reply = delay ? (result: unknown, error?: unknown) => setTimeout(() => answer(result, error), delay) : answer;
     const [user, jobId, extranonce2, ntime, nonce, versionBits] = params as string[];
     const record = (verdict: 'accepted' | 'rejected', code?: number, reason?: string) => {
-      this.shares.push({ user, jobId, extranonce1: peer.extranonce1, extranonce2, verdict, code, reason });
+      this.shares.push({ user, jobId, extranonce1: peer.extranonce1, extranonce2, ntime, nonce, verdict, code, reason });
       if (verdict === 'accepted') reply(true);
       else reply(false, [code, reason, null]);
     };
@@ -271,6 +286,11 @@ export class SimPool {
     const key = `${jobId}:${extranonce2}:${ntime}:${nonce}:${versionBits ?? ''}`.toLowerCase();
     if (peer.seen.has(key)) return record('rejected', 22, 'duplicate share');
     peer.seen.add(key);
+    if (this.options.checkNtime) {
+      const shareTime = Number.parseInt(ntime, 16);
+      const latest = Math.floor(Date.now() / 1000) + SIM_NTIME_AHEAD_SECONDS;
+      if (!(shareTime >= Number.parseInt(job.ntime, 16) && shareTime <= latest)) return record('rejected', 20, 'invalid ntime');
+    }
     let versionMask: number | undefined;
     if (versionBits !== undefined) {
       versionMask = peer.versionMask ?? 0;

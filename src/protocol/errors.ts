@@ -50,12 +50,14 @@ export function normalizeError(error: unknown, rejectReason?: unknown): StratumE
 }
 
 /** How a pool's rejection is counted: by code, or by the words pools that only use code 20 send. */
-export type PoolRejectKind = 'job_not_found' | 'duplicate' | 'low_difficulty' | 'other';
+export type PoolRejectKind = 'job_not_found' | 'duplicate' | 'low_difficulty' | 'invalid_ntime' | 'other';
 
 export function classifyPoolReject(error: StratumError): PoolRejectKind {
   if (error.code === StratumErrorCode.JobNotFound) return 'job_not_found';
   if (error.code === StratumErrorCode.DuplicateShare) return 'duplicate';
   if (error.code === StratumErrorCode.LowDifficultyShare) return 'low_difficulty';
+  // ckpool "Ntime out of range" / "time too old|new", NOMP "ntime out of range", "Invalid time rolling".
+  if (/ntime|time too (old|new)|time rolling/i.test(error.message)) return 'invalid_ntime';
   if (/stale|job not found|invalid job/i.test(error.message)) return 'job_not_found';
   if (/duplicate/i.test(error.message)) return 'duplicate';
   if (/low diff|above target|difficulty/i.test(error.message)) return 'low_difficulty';

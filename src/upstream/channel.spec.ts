@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, vi } from 'vitest';
 import type { PoolJob } from '../protocol/pool-messages.js';
-import { Channel, ChannelAccount, ChannelHost, ChannelJob, ChannelMember } from './channel.js';
+import { StratumError } from '../protocol/errors.js';
+import { Channel, ChannelAccount, ChannelHost, ChannelJob, ChannelMember, DEFAULT_JOB_WINDOW, MIN_JOB_WINDOW } from './channel.js';
 import { FanOut } from './fan-out.js';
 import type { PoolConnection, PoolConnectionListener } from './pool-connection.js';
 
@@ -304,5 +305,69 @@ describe('ChannelJob duplicate set', () => {
     expect(channelJob.remember('b', 2)).toBe('new');
     expect(channelJob.remember('c', 2)).toBe('full');
     expect(channelJob.remember('a', 2)).toBe('seen');
+  });
+});
+
+describe('Channel jobs window', () => {
+  /** A ready channel with one member and `count` jobs "1".."count", the first clean. */
+  function withJobs(count: number) {
+    const made = channelOn(8);
+    const miner = new Member('01');
+    made.channel.seat(miner);
+    made.ready();
+    for (let i = 1; i <= count; i++) made.job(String(i), i === 1);
+    return { ...made, miner };
+  }
+
+  it('keeps the 16 jobs pools commonly keep; an older one is stale, not unknown', () => {
+    const { channel } = withJobs(DEFAULT_JOB_WINDOW + 2);
+    expect(channel.jobsKept).toBe(16);
+    expect(channel.job('3')).toBeDefined();
+    for (const id of ['1', '2']) {
+      expect(channel.job(id)).toBeUndefined();
+      expect(channel.isStale(id)).toBe(true);
+    }
+  });
+
+  it("learns a pool's shorter window from its job not found, down to a floor, until the next connection", () => {
+    const { channel, miner, connections, job } = withJobs(12);
+    // Job "4" is 8 jobs behind the newest ("12"): the pool keeps 8.
+    channel.poolForgot(channel.job('4')!);
+    expect(channel.jobsKept).toBe(8);
+    expect(channel.job('4')).toBeUndefined();
+    expect(channel.isStale('4')).toBe(true);
+    expect(channel.job('5')).toBeDefined();
+    job('13', false);
+    expect(channel.job('5')).toBeUndefined();
+    // A job the newest one replaced (even the current one) never takes the window under the floor.
+    channel.poolForgot(channel.job('13')!);
+    expect(channel.jobsKept).toBe(MIN_JOB_WINDOW);
+    expect([channel.job('12'), channel.job('13')].every(Boolean)).toBe(true);
+    // A reconnect may well be another pool: the default again.
+    connections[0].restart('closed by the pool');
+    connections[0].ready();
+    expect(channel.jobsKept).toBe(DEFAULT_JOB_WINDOW);
+    expect(miner.heard.at(-1)).toBe('ready');
+  });
+
+  it('ignores a job not found for a job retired since (a clean job explains it)', () => {
+    const { channel, job } = withJobs(5);
+    const old = channel.job('2')!;
+    job('6', true);
+    channel.poolForgot(old);
+    expect(channel.jobsKept).toBe(DEFAULT_JOB_WINDOW);
+  });
+
+  it('marks a verdict that came with the connection gone as poolDown, the pool’s own verdicts as they are', async () => {
+    const { channel, connections } = withJobs(1);
+    const connection = connections[0] as FakeConnection & { submit: PoolConnection['submit'] };
+    const rejected = { accepted: false as const, error: new StratumError(23, 'low difficulty share') };
+    connection.submit = () => Promise.resolve(rejected);
+    expect(await channel.submit(channel.job('1')!, '00', '5f000000', '00000000')).toEqual(rejected);
+    connection.submit = () => {
+      connection.isReady = false;
+      return Promise.resolve({ accepted: false, error: new StratumError(20, 'pool connection lost (ECONNRESET)') });
+    };
+    expect(await channel.submit(channel.job('1')!, '00', '5f000000', '00000000')).toMatchObject({ accepted: false, poolDown: true });
   });
 });

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ExtranonceTranslation, fitsPool, minerNotifyLine, translation } from '../protocol/extranonce.js';
+import type { StratumError } from '../protocol/errors.js';
 import { encodeNotification } from '../protocol/json-rpc.js';
 import type { PoolExtranonce, PoolJob } from '../protocol/pool-messages.js';
 import type { FanOut } from './fan-out.js';
@@ -11,7 +12,7 @@ type PoolConnection = UpstreamConnection;
 
 /**
  * A cache almost always asked for one key (one extranonce2 size and slot on a channel): that one lives in
- * two fields and a Map is made only past it. Channels keep 32 jobs each, and with one channel per miner
+ * two fields and a Map is made only past it. Channels keep 16 jobs each, and with one channel per miner
  * (--upstream.aggregation 1) two Maps per job were most of the memory a miner cost.
  */
 class FewKeys<V> {
@@ -42,6 +43,8 @@ export class ChannelJob {
   private seen: Set<string> | null = null;
   private readonly lines = new FewKeys<Buffer>();
   private readonly translations = new FewKeys<ExtranonceTranslation | null>();
+  /** When the job arrived (ms): the pool's clock is its ntime plus the time since. */
+  readonly receivedAt = Date.now();
 
   constructor(
     readonly job: PoolJob,
@@ -105,6 +108,9 @@ export class ChannelJob {
   }
 }
 
+/** A share's verdict as the channel reports it: the pool's, or `poolDown` when no pool gave one. */
+export type ChannelVerdict = ShareVerdict | { readonly accepted: false; readonly error: StratumError; readonly poolDown: true };
+
 /** What a channel tells the sessions on it. Implemented by the miner-facing side. */
 export interface ChannelMember {
   /** The session's own extranonce1 (hex), unique on the channel. */
@@ -167,8 +173,13 @@ export interface ChannelOptions {
 /** Builds the pool connection of one account, reporting to the listener given. */
 export type ConnectAccount = (account: ChannelAccount, listener: PoolConnectionListener, label: string) => PoolConnection;
 
-/** Jobs kept for late submits; older ones are answered as stale. */
-const MAX_JOBS = 32;
+/**
+ * Jobs kept for late submits; older ones are answered as stale. 16 is what pools commonly keep (ckpool,
+ * NOMP, miningcore): a share for a job the pool has dropped would only come back `job not found`.
+ */
+export const DEFAULT_JOB_WINDOW = 16;
+/** The fewest jobs a channel keeps however few its pool seems to: a late share for the previous job is common. */
+export const MIN_JOB_WINDOW = 2;
 /** Job ids replaced by clean jobs, remembered to tell "stale" from "never existed". */
 const MAX_STALE_JOB_IDS = 64;
 /** Waits between rounds of attempts when every account failed: 1 s doubling to 30 s. */
@@ -220,6 +231,9 @@ export class Channel {
   private slotBytes: 0 | 1 | null = null;
   private readonly jobs = new Map<string, ChannelJob>();
   private readonly staleJobIds = new Set<string>();
+  /** Jobs kept: the default, or fewer once the pool has shown it keeps fewer (until its next connection). */
+  private jobWindow = DEFAULT_JOB_WINDOW;
+  private windowLogged = false;
   private connect!: ConnectAccount;
   private connection!: PoolConnection;
   /** Index of the account whose connection is the channel's now (connecting or up). */
@@ -397,9 +411,40 @@ export class Channel {
     return this.staleJobIds.has(minerJobId);
   }
 
-  /** Forwards a share of a job (the pool's job id goes to the pool). */
-  submit(job: ChannelJob, extranonce2: string, ntime: string, nonce: string, versionBits?: string): Promise<ShareVerdict> {
-    return this.connection.submit(job.job.jobId, extranonce2, ntime, nonce, versionBits);
+  /** How many jobs the channel keeps now (the newest first): older ones are stale locally. */
+  get jobsKept(): number {
+    return this.jobWindow;
+  }
+
+  /**
+   * The pool answered `job not found` (or stale) for a job the channel still keeps: when no job change
+   * explains it, the pool keeps fewer jobs than the channel, so jobs as old are stale locally from now on.
+   */
+  poolForgot(job: ChannelJob): void {
+    if (this.jobs.get(job.minerJobId) !== job || !this.lastJob) return; // retired since: a job change explains it
+    const newer = this.lastJob.seq - job.seq;
+    if (newer >= this.jobWindow) return;
+    const window = Math.max(MIN_JOB_WINDOW, newer);
+    if (window === this.jobWindow) return;
+    const message = `${this.label}: the pool forgot a job ${newer} jobs old: keeping ${window} jobs (was ${this.jobWindow})`;
+    if (this.windowLogged) this.logger.debug?.(message);
+    else this.logger.log(message);
+    this.windowLogged = true;
+    this.jobWindow = window;
+    this.trimJobs();
+  }
+
+  /**
+   * Forwards a share of a job (the pool's job id goes to the pool). A rejection that comes with the
+   * connection gone (down, closed, or left for another account) is the proxy's answer, not the pool's.
+   */
+  submit(job: ChannelJob, extranonce2: string, ntime: string, nonce: string, versionBits?: string): Promise<ChannelVerdict> {
+    const connection = this.connection;
+    return connection
+      .submit(job.job.jobId, extranonce2, ntime, nonce, versionBits)
+      .then((verdict) =>
+        verdict.accepted || (connection.isReady && connection === this.connection) ? verdict : { ...verdict, poolDown: true },
+      );
   }
 
   /** A miner's difficulty hint reaches the pool only where the connection is the miner's alone. */
@@ -489,6 +534,8 @@ export class Channel {
     }
     this.lastReadyIndex = index;
     this.leaving = null;
+    // A new connection (a reconnect, another pool): what the last one kept says nothing about it.
+    this.jobWindow = DEFAULT_JOB_WINDOW;
     this.renew();
     this.armJobTimer();
     // The pool's first job usually arrives before its authorize answer: it goes out now, clean.
@@ -694,7 +741,7 @@ export class Channel {
     const tracked = new ChannelJob(job, minerJobId, ++this.seq, extranonce, this.connection.difficulty, this.options.prefixBytes);
     this.staleJobIds.delete(minerJobId);
     this.jobs.set(minerJobId, tracked);
-    if (this.jobs.size > MAX_JOBS) this.jobs.delete(this.jobs.keys().next().value as string);
+    this.trimJobs();
     this.lastJob = tracked;
     this.forceClean = false;
     const members = Array.from(this.members.values());
@@ -707,12 +754,23 @@ export class Channel {
   private retireJobs(): void {
     // Every job a departed miner could have worked on is gone: its slot and prefix are free again.
     this.vacated.clear();
-    for (const id of this.jobs.keys()) {
-      this.staleJobIds.add(id);
-      if (this.staleJobIds.size > MAX_STALE_JOB_IDS) this.staleJobIds.delete(this.staleJobIds.values().next().value as string);
-    }
+    for (const id of this.jobs.keys()) this.markStale(id);
     this.jobs.clear();
     this.lastJob = null;
+  }
+
+  /** Drops the oldest jobs past the window: their late shares are answered stale, not "job not found". */
+  private trimJobs(): void {
+    while (this.jobs.size > this.jobWindow) {
+      const oldest = this.jobs.keys().next().value as string;
+      this.jobs.delete(oldest);
+      this.markStale(oldest);
+    }
+  }
+
+  private markStale(minerJobId: string): void {
+    this.staleJobIds.add(minerJobId);
+    if (this.staleJobIds.size > MAX_STALE_JOB_IDS) this.staleJobIds.delete(this.staleJobIds.values().next().value as string);
   }
 
   /** Calls every member; a copy, since a member may leave while being told. */

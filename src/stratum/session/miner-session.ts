@@ -1,11 +1,12 @@
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../../config/app-config.js';
 import type { RejectReason, ShareOutcome } from '../../accounting/accounting.service.js';
-import type { Channel, ChannelJob, ChannelMember } from '../../upstream/channel.js';
+import type { Channel, ChannelJob, ChannelMember, ChannelVerdict } from '../../upstream/channel.js';
 import type { User } from '../../users/user.entity.js';
 import { classifyPoolReject, StratumError, StratumErrorCode } from '../../protocol/errors.js';
 import { fitsPool, poolExtranonce2 } from '../../protocol/extranonce.js';
 import { difficultyToTarget, nbitsToTarget } from '../../protocol/difficulty.js';
+import { ntimeOutOfRange } from '../../protocol/ntime.js';
 import { encodeNotification, RpcId } from '../../protocol/json-rpc.js';
 import { buildHeader, hashMeetsTarget, targetBytes } from '../../protocol/share-hash.js';
 import { SHARE_HASHERS, UNKNOWN_ALGORITHM } from '../../pools/algorithms/share-hashers.js';
@@ -13,6 +14,7 @@ import type { ShareHasher } from '../../pools/algorithms/share-hasher.js';
 import { AuthorizeRequest, ConfigureRequest, decodeSubmit, decodeVersionMask, maskHex } from '../../protocol/miner-messages.js';
 import type { CloseReason, StratumConnection } from '../transport/stratum-connection.js';
 import { Vardiff } from './vardiff.js';
+import { PoolJudgement, Probation, PROBATION_ACCEPTED, PROBATION_AWAITING } from './probation.js';
 import { publicSessionTag } from './session-tag.js';
 
 export type SessionState = 'connected' | 'subscribed' | 'authorized' | 'lingering' | 'closed';
@@ -55,7 +57,19 @@ const INVALID_SHARE_REASONS: ReadonlySet<RejectReason> = new Set([
   'version_mask',
   'local_low_difficulty',
   'local_duplicate',
+  'local_invalid_ntime',
 ] as RejectReason[]);
+/**
+ * Pool rejections that are the miner's doing, counted like local ones: not a job change (job_not_found),
+ * an outage or a timeout. A pool refusing the account itself (codes 24, 25) is not the miner's doing either.
+ */
+const MINER_FAULT_POOL_REJECTS: ReadonlySet<RejectReason> = new Set([
+  'low_difficulty',
+  'duplicate',
+  'invalid_ntime',
+  'other',
+] as RejectReason[]);
+const ACCOUNT_ERROR_CODES: ReadonlySet<number> = new Set([StratumErrorCode.UnauthorizedWorker, StratumErrorCode.NotSubscribed]);
 /** The answer to a share while no account of the miner's name has a working pool connection. */
 const POOL_DOWN = 'pool down: no working pool connection for this name, the share cannot be forwarded';
 /** Difficulty steps kept: shares of jobs older than these are long stale. */
@@ -66,6 +80,10 @@ const MAX_SHARES_PER_JOB = 4096;
 const MAX_SHARES_PER_SESSION_JOB = 1024;
 /** The answer to a share once its job's duplicate set is full: refused, never let through unchecked. */
 const JOB_FULL = 'stale job: too many shares for this job, take the newer job';
+/** The answer to a share of a miner on probation with as many shares awaiting the pool's verdict as it may have. */
+const AWAITING_VERDICTS =
+  `share not forwarded: the proxy cannot check this algorithm, so until the pool has accepted ${PROBATION_ACCEPTED} of ` +
+  `a miner's shares at most ${PROBATION_AWAITING} may await its verdict at once; send it when the pool has answered`;
 
 /**
  * One miner: its Stratum state machine, its extranonce slot (prefix P, extranonce2 size m), its own
@@ -93,6 +111,8 @@ export class MinerSession implements ChannelMember {
   /** Shares this session had remembered per channel job (the last few jobs); made at the first share. */
   private rememberedPerJob: Map<number, number> | null = null;
   private vardiff: Vardiff | null = null;
+  /** Where the proxy cannot check the shares: trust earned from the pool's verdicts (made at the first share). */
+  private probation: Probation | null = null;
   private cachedTarget: { difficulty: number; bytes: Buffer } | null = null;
   private forceCleanNext = true;
   private lingerTimer: NodeJS.Timeout | null = null;
@@ -222,6 +242,7 @@ export class MinerSession implements ChannelMember {
     }
     this.user = user;
     this.rig = request.rig;
+    this.probation = null; // trust is earned with a pool, not carried to another
     this.difficulty = null;
     this.steps = [];
     this.vardiff = null;
@@ -305,11 +326,21 @@ export class MinerSession implements ChannelMember {
         new StratumError(StratumErrorCode.JobNotFound, stale ? 'stale job' : 'job not found'),
       );
     }
+    const ntimeError = ntimeOutOfRange(share.ntime, job.job.ntime, (Date.now() - job.receivedAt) / 1000);
+    if (ntimeError) return rejectLocally('local_invalid_ntime', new StratumError(StratumErrorCode.Other, ntimeError));
+    const hasher = this.hasher;
+    const probation = hasher ? null : (this.probation ??= new Probation());
+    if (probation && !probation.mayForward) {
+      if (this.connection?.firstTime('probation-awaiting'))
+        this.logger.warn(
+          `${this.label}: on probation with ${probation.awaitingVerdicts} shares awaiting the pool's verdict: answering further ones locally`,
+        );
+      return rejectLocally('local_probation', new StratumError(StratumErrorCode.Other, AWAITING_VERDICTS));
+    }
     const poolDifficulty = job.poolDifficulty ?? 1;
     // What follows the pool's extranonce1 (and the slot byte) in the coinbase: P + e2 + Z.
     const coinbaseExtranonce2 = poolExtranonce2(this.prefix, share.extranonce2, translation);
     const algorithm = this.user!.pool.algorithm;
-    const hasher = this.hasher;
     const unknownAlgorithm = algorithm.name === UNKNOWN_ALGORITHM;
     let header: Buffer | null = null;
     if (hasher || unknownAlgorithm) {
@@ -345,15 +376,14 @@ export class MinerSession implements ChannelMember {
       const refused = this.remember(job, key);
       if (refused) return rejectLocally(refused.reason, refused.error, difficulty);
       this.host.shareValid(this, difficulty);
-      this.connection?.shareJudged(true);
       this.retarget(this.vardiff?.onShare(Date.now(), this.difficultyCap(), difficulty) ?? null);
       if (hashMeetsTarget(hash, targetBytes(nbitsToTarget(job.job.nbits)))) this.host.blockFound(this, hash);
       meetsPool =
         difficulty >= poolDifficulty || hashMeetsTarget(hash, targetBytes(difficultyToTarget(poolDifficulty / algorithm.divider)));
+      // Judged now when the pool never sees it; else once, by the pool's verdict.
+      if (!meetsPool) this.connection?.shareJudged(true);
     } else if (this.host.config.shares.validate && (refused = this.remember(job, key))) {
       return rejectLocally(refused.reason, refused.error, difficulty);
-    } else {
-      this.connection?.shareJudged(true); // not checked here: the pool's verdict decides
     }
     const connection = this.connection;
     // Below its own difficulty the pool is not involved: the miner's share was good, and it hears so now.
@@ -365,6 +395,7 @@ export class MinerSession implements ChannelMember {
     if (!channel.isReady) return rejectLocally('pool_down', new StratumError(StratumErrorCode.Other, POOL_DOWN), difficulty);
     const sentAt = performance.now();
     this.host.shareForwarded(this, poolDifficulty);
+    probation?.forwarded();
     if (answerNow && requestId !== null) connection?.replyResult(requestId, true);
     void channel.submit(job, slot + coinbaseExtranonce2, share.ntime, share.nonce, share.versionBits).then((verdict) => {
       const roundTrip = (performance.now() - sentAt) / 1000;
@@ -372,15 +403,32 @@ export class MinerSession implements ChannelMember {
         this.host.shareAnswered(this, poolDifficulty, { accepted: true }, roundTrip);
         if (unknownAlgorithm && header) this.host.detectAlgorithm(this, header, poolDifficulty);
       } else {
-        const reason = verdict.timedOut ? 'timeout' : classifyPoolReject(verdict.error);
+        const reason = poolRejectReason(verdict);
+        // The channel still had the job: the pool keeps fewer jobs than the channel does.
+        if (reason === 'job_not_found') channel.poolForgot(job);
         this.host.shareAnswered(this, poolDifficulty, { accepted: false, reason }, roundTrip);
       }
+      this.judgedByPool(connection, probation, poolJudgement(verdict));
       if (answerNow || !connection?.isOpen || requestId === null) return;
       if (verdict.accepted) connection.replyResult(requestId, true);
       else connection.replyError(requestId, verdict.error.toTuple());
     });
     this.logger.debug?.(`${this.label}: share job ${share.jobId} nonce ${share.nonce} forwarded`);
     return undefined;
+  }
+
+  /**
+   * The pool's verdict on a share counts for the connection that sent it (its invalid-share ratio) and, on
+   * a session the proxy cannot validate, for its probation: too many rejects close the miner before the
+   * pool would ban the connection it shares.
+   */
+  private judgedByPool(connection: StratumConnection | null, probation: Probation | null, judgement: PoolJudgement): void {
+    if (judgement !== 'not_judged') connection?.shareJudged(judgement === 'accepted');
+    const closing = probation?.verdict(judgement);
+    if (!closing || this.state === 'closed') return;
+    this.logger.warn(`${this.label}: ${closing}: closing it before the pool bans the connection it shares`);
+    // Ended, not left to linger: a resume would bring the same miner back with the same standing.
+    this.end('pool-rejects');
   }
 
   /**
@@ -672,4 +720,16 @@ export class MinerSession implements ChannelMember {
     const job = this.channel?.current;
     if (job) this.sendJob(job, true);
   }
+}
+
+/** What a rejection is counted as: the pool's reason, or the proxy's when no pool judged the share. */
+function poolRejectReason(verdict: Exclude<ChannelVerdict, { accepted: true }>): RejectReason {
+  if ('poolDown' in verdict) return 'pool_down';
+  return verdict.timedOut ? 'timeout' : classifyPoolReject(verdict.error);
+}
+
+function poolJudgement(verdict: ChannelVerdict): PoolJudgement {
+  if (verdict.accepted) return 'accepted';
+  if (ACCOUNT_ERROR_CODES.has(verdict.error.code)) return 'not_judged';
+  return MINER_FAULT_POOL_REJECTS.has(poolRejectReason(verdict)) ? 'miner_fault' : 'not_judged';
 }

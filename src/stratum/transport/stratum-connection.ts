@@ -13,6 +13,7 @@ export type CloseReason =
   | 'too-many-errors'
   | 'too-much-junk'
   | 'invalid-shares'
+  | 'pool-rejects'
   | 'line-timeout'
   | 'address-limit'
   | 'proxy-protocol'
@@ -122,8 +123,9 @@ export class StratumConnection {
   }
 
   /**
-   * A share the proxy judged (stale ones and the pool's verdicts aside): a miner whose shares are invalid
-   * more often than --stratum.maxInvalidShareRatio over a block of 100 is closed. It costs a hash each.
+   * A share judged, by the proxy or (forwarded) by the pool's verdict; stale ones, pool outages and
+   * timeouts are not. A miner whose shares are invalid more often than --stratum.maxInvalidShareRatio over a
+   * block of 100 is closed. It costs a hash each.
    */
   shareJudged(valid: boolean): void {
     if (!this.isOpen) return;
