@@ -145,17 +145,19 @@ describe('Stratum V2 upstream', () => {
   });
 
   it('answers a share the pool rejects with its reason and counts it as rejected', async () => {
-    const { pool, address } = await addSv2Pool({ rejectAll: 'stale-share' });
+    const { pool, address } = await addSv2Pool({ rejectAll: 'difficulty-too-low' });
     const name = await register(address, pool, 'refused-shares');
     const miner = farm.miner({ login: name });
     expect((await miner.start()).result).toBe(true);
     await miner.waitForJob();
     const answer = await miner.mineOne();
     expect(answer.result).not.toBe(true);
-    expect(answer.error).toEqual([21, expect.stringContaining('stale'), null]);
+    // The pool's own words, with the SV1 code they map to (23: low difficulty).
+    expect(answer.error).toEqual([23, 'difficulty-too-low', null]);
     expect(pool.rejected).toBe(1);
     const text = await metrics();
     expect(sampleWith(text, 'proxy_shares_total', { user: name, result: 'rejected' })).toBe(1);
+    expect(sample(text, 'proxy_shares_rejected_total', { proxy: 't', user: name, hash: 'sha256', pool: address, reason: 'low_difficulty' })).toBe(1);
     expect(sampleWith(text, 'proxy_shares_total', { user: name, result: 'accepted' })).toBeUndefined();
     expect(sampleWith(text, 'proxy_worker_accepted', { pool: address }) ?? 0).toBe(0);
     expect(sampleWith(text, 'proxy_worker_sended', { pool: address })).toBe(1);
@@ -187,6 +189,24 @@ describe('Stratum V2 upstream', () => {
     const miner = farm.miner({ login: name });
     const answer = await miner.start();
     expect(answer.error).toEqual([24, expect.stringContaining('Noise handshake failed (certificate-expired)'), null]);
+    await miner.close();
+  });
+
+  it('drops the connection on a tampered frame, counts it, and reconnects with the miner still connected', async () => {
+    const { pool, address } = await addSv2Pool();
+    const name = await register(address, pool, 'tampered');
+    const miner = farm.miner({ login: name });
+    expect((await miner.start()).result).toBe(true);
+    await miner.waitForJob();
+    expect((await miner.mineOne()).result).toBe(true);
+    const before = notifies(miner);
+    pool.tamperNextFrame();
+    pool.newJob();
+    await miner.waitUntil(() => notifies(miner) > before && miner.job!.clean, 'a clean job after the reconnect', 8000);
+    expect((await miner.mineOne()).result).toBe(true);
+    expect(miner.isClosed).toBe(false);
+    const text = await metrics();
+    expect(sample(text, 'proxy_sv2_security_failures_total', { proxy: 't', pool: address, stage: 'transport', reason: 'decryption_failed' })).toBe(1);
     await miner.close();
   });
 

@@ -135,7 +135,7 @@ export type FailoverReason = 'unreachable' | 'refused' | 'no_job' | 'flood' | 'f
 /** What a channel tells the service that owns it (accounting, bookkeeping). Accounts by their index. */
 export interface ChannelHost {
   accountUp(channel: Channel, index: number): void;
-  /** A working connection of the account ended (wasReady), or an attempt to connect failed (why, when known). */
+  /** A working connection of the account ended (wasReady), or an attempt to connect failed; `reason` says why, when known. */
   accountDown(channel: Channel, index: number, wasReady: boolean, reason?: string): void;
   accountRefused(channel: Channel, index: number): void;
   /** The sessions now mine on another account (counted once the new one works). */
@@ -551,7 +551,7 @@ export class Channel {
     if (this.jobTimer) clearTimeout(this.jobTimer);
     this.jobTimer = null;
     if (wasReady && this.countedUp !== null) {
-      this.host.accountDown(this, this.countedUp, true);
+      this.host.accountDown(this, this.countedUp, true, reason);
       this.countedUp = null;
     } else if (!wasReady) {
       this.host.accountDown(this, this.activeIndex, false, reason);
