@@ -57,7 +57,10 @@ describe('Stratum V2 upstream', () => {
   const metrics = async () => (await farm.http.get('/metrics').expect(200)).text;
 
   /** A simulated SV2 pool registered through the pools API, reached on `port` (its own, or a relay's). */
-  async function addSv2Pool(options: SimSv2PoolOptions = {}, relayed = false): Promise<{ pool: SimSv2Pool; address: string; relay?: Relay }> {
+  async function addSv2Pool(
+    options: SimSv2PoolOptions = {},
+    relayed = false,
+  ): Promise<{ pool: SimSv2Pool; address: string; relay?: Relay }> {
     const pool = new SimSv2Pool(options);
     await pool.start();
     sv2Pools.push(pool);
@@ -80,8 +83,16 @@ describe('Stratum V2 upstream', () => {
   const url = (address: string, pool: SimSv2Pool) => `stratum2+tcp://${address}/${pool.authorityPublicKey}`;
 
   /** Registers an account with the SV2 URL form; waits for the size probe when the pool is new (it opens a channel). */
-  async function register(address: string, pool: SimSv2Pool, user: string, backups: { pool: string; user: string }[] = []): Promise<string> {
-    const response = await farm.http.post('/api/v1/users').send({ pool: url(address, pool), user, backups }).expect(201);
+  async function register(
+    address: string,
+    pool: SimSv2Pool,
+    user: string,
+    backups: { pool: string; user: string }[] = [],
+  ): Promise<string> {
+    const response = await farm.http
+      .post('/api/v1/users')
+      .send({ pool: url(address, pool), user, backups })
+      .expect(201);
     return response.body.name as string;
   }
 
@@ -157,7 +168,9 @@ describe('Stratum V2 upstream', () => {
     expect(pool.rejected).toBe(1);
     const text = await metrics();
     expect(sampleWith(text, 'proxy_shares_total', { user: name, result: 'rejected' })).toBe(1);
-    expect(sample(text, 'proxy_shares_rejected_total', { proxy: 't', user: name, hash: 'sha256', pool: address, reason: 'low_difficulty' })).toBe(1);
+    expect(
+      sample(text, 'proxy_shares_rejected_total', { proxy: 't', user: name, hash: 'sha256', pool: address, reason: 'low_difficulty' }),
+    ).toBe(1);
     expect(sampleWith(text, 'proxy_shares_total', { user: name, result: 'accepted' })).toBeUndefined();
     expect(sampleWith(text, 'proxy_worker_accepted', { pool: address }) ?? 0).toBe(0);
     expect(sampleWith(text, 'proxy_worker_sended', { pool: address })).toBe(1);
@@ -177,7 +190,9 @@ describe('Stratum V2 upstream', () => {
     ]);
     expect(miner.isClosed).toBe(false);
     const text = await metrics();
-    expect(sample(text, 'proxy_sv2_security_failures_total', { proxy: 't', pool: address, stage: 'handshake', reason: 'bad_signature' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'proxy_sv2_security_failures_total', { proxy: 't', pool: address, stage: 'handshake', reason: 'bad_signature' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'proxy_upstream_connects_total', { proxy: 't', pool: address, outcome: 'tls_failure' })).toBeGreaterThanOrEqual(1);
     expect(pool.setups).toEqual([]);
     await miner.close();
@@ -206,7 +221,9 @@ describe('Stratum V2 upstream', () => {
     expect((await miner.mineOne()).result).toBe(true);
     expect(miner.isClosed).toBe(false);
     const text = await metrics();
-    expect(sample(text, 'proxy_sv2_security_failures_total', { proxy: 't', pool: address, stage: 'transport', reason: 'decryption_failed' })).toBe(1);
+    expect(
+      sample(text, 'proxy_sv2_security_failures_total', { proxy: 't', pool: address, stage: 'transport', reason: 'decryption_failed' }),
+    ).toBe(1);
     await miner.close();
   });
 
@@ -228,11 +245,15 @@ describe('Stratum V2 upstream', () => {
     await Promise.all(miners.map((miner) => miner.mineOne()));
     expect(backup.accepted.filter((share) => share.user === 'spare')).toHaveLength(10);
     let text = await metrics();
-    expect(sample(text, 'proxy_failovers_total', { proxy: 't', user: name, from: address, to: backupAddress, reason: 'unreachable' })).toBe(1);
+    expect(sample(text, 'proxy_failovers_total', { proxy: 't', user: name, from: address, to: backupAddress, reason: 'unreachable' })).toBe(
+      1,
+    );
 
     before = miners.map(notifies);
     await relay!.start();
-    await Promise.all(miners.map((miner, i) => miner.waitUntil(() => notifies(miner) > before[i], 'work from the SV2 primary again', 10_000)));
+    await Promise.all(
+      miners.map((miner, i) => miner.waitUntil(() => notifies(miner) > before[i], 'work from the SV2 primary again', 10_000)),
+    );
     await Promise.all(miners.map((miner) => miner.mineOne()));
     expect(primary.counts.get('main')?.accepted).toBe(20);
     text = await metrics();
@@ -246,10 +267,54 @@ describe('Stratum V2 upstream', () => {
     for (const miner of miners) await miner.close();
   });
 
+  it('moves miners from a stopped SV1 primary to an SV2 backup and back', async () => {
+    const primary = await farm.addPool({ extranonce2Size: 8, difficulty: 2 ** -28 });
+    const primaryAddress = `127.0.0.1:${primary.port}`;
+    const { pool: backup, address } = await addSv2Pool();
+    const response = await farm.http
+      .post('/api/v1/users')
+      .send({ pool: primaryAddress, user: 'first', backups: [{ pool: url(address, backup), user: 'second' }] })
+      .expect(201);
+    const name = response.body.name as string;
+    await until(async () => (await poolSize(primaryAddress)) !== null && (await poolSize(address)) !== null, 'both size probes');
+    const miners = Array.from({ length: 5 }, (_, i) => farm.miner({ login: `${name}.r${i}` }));
+    await startAll(miners);
+    await Promise.all(miners.map((miner) => miner.mineOne()));
+    expect(primary.accepted.filter((share) => share.user === 'first')).toHaveLength(5);
+
+    let before = miners.map(notifies);
+    await primary.stop();
+    await Promise.all(miners.map((miner, i) => miner.waitUntil(() => notifies(miner) > before[i], 'work from the SV2 backup', 8000)));
+    await Promise.all(miners.map((miner) => miner.mineOne()));
+    expect(backup.counts.get('second')?.accepted).toBe(5);
+
+    before = miners.map(notifies);
+    await primary.start();
+    await Promise.all(
+      miners.map((miner, i) => miner.waitUntil(() => notifies(miner) > before[i], 'work from the SV1 primary again', 10_000)),
+    );
+    await Promise.all(miners.map((miner) => miner.mineOne()));
+    expect(primary.accepted.filter((share) => share.user === 'first')).toHaveLength(10);
+    // Each pool an open channel may use, with its protocol.
+    const text = await metrics();
+    expect(sample(text, 'proxy_pool_info', { proxy: 't', pool: primaryAddress, protocol: 'sv1' })).toBe(1);
+    expect(sample(text, 'proxy_pool_info', { proxy: 't', pool: address, protocol: 'sv2' })).toBe(1);
+    for (const miner of miners) {
+      expect(miner.isClosed).toBe(false);
+      expect(miner.rejected).toEqual([]);
+    }
+    expect(backup.rejected).toBe(0);
+    for (const miner of miners) await miner.close();
+  });
+
   it('validates SV2 pools in the pools API and SV2 URLs in registration', async () => {
     const pool = new SimSv2Pool();
     const key = pool.authorityPublicKey;
-    const create = (body: object) => farm.http.post('/api/v1/pools').set('Authorization', `Bearer ${TOKEN}`).send({ host: '127.0.0.1', algorithm: 'sha256', ...body });
+    const create = (body: object) =>
+      farm.http
+        .post('/api/v1/pools')
+        .set('Authorization', `Bearer ${TOKEN}`)
+        .send({ host: '127.0.0.1', algorithm: 'sha256', ...body });
     const typo = `${key.slice(0, -1)}${key.endsWith('a') ? 'b' : 'a'}`;
     expect((await create({ port: 1, protocol: 'sv2', authorityPubkey: typo }).expect(400)).body.error).toMatch(
       /^authorityPubkey must be the SV2 authority public key the pool publishes \(base58check\): authority key is not valid base58check/,
@@ -265,6 +330,15 @@ describe('Stratum V2 upstream', () => {
     expect(sv1.body).toMatchObject({ pool: '127.0.0.1:2', tls: false, tlsFingerprint: null, protocol: 'sv1', authorityPubkey: null });
     const sv2 = await create({ port: 3, authorityPubkey: key }).expect(201);
     expect(sv2.body).toMatchObject({ protocol: 'sv2', authorityPubkey: key });
+    // Changed by hand: back to SV1 drops the key; a key makes it SV2 again; TLS cannot be switched on for SV2.
+    const patch = (id: number, body: object) => farm.http.patch(`/api/v1/pools/${id}`).set('Authorization', `Bearer ${TOKEN}`).send(body);
+    const changing = (await create({ port: 4, authorityPubkey: key }).expect(201)).body as { id: number };
+    expect((await patch(changing.id, { protocol: 'sv1' }).expect(200)).body).toMatchObject({ protocol: 'sv1', authorityPubkey: null });
+    expect((await patch(changing.id, { authorityPubkey: key }).expect(200)).body).toMatchObject({ protocol: 'sv2', authorityPubkey: key });
+    expect((await patch(changing.id, { tls: true }).expect(400)).body.error).toContain('do not apply to an SV2 pool');
+    expect((await patch(changing.id, { authorityPubkey: 'x' }).expect(400)).body.error).toMatch(
+      /^authorityPubkey must be the SV2 authority public key/,
+    );
 
     const registerAs = (poolText: string) => farm.http.post('/api/v1/users').send({ pool: poolText, user: 'u' });
     expect((await registerAs('stratum+tcp://127.0.0.1:3').expect(400)).body.error).toBe(
@@ -277,7 +351,9 @@ describe('Stratum V2 upstream', () => {
     expect((await registerAs(`stratum2+tcp://127.0.0.1:3/${other}`).expect(400)).body.error).toBe(
       `pool 127.0.0.1:3 is registered with another authority key: use stratum2+tcp://127.0.0.1:3/${key}`,
     );
-    expect((await registerAs(`stratum2+tcp://127.0.0.1:3/${typo}`).expect(400)).body.error).toMatch(/the part after the address must be the pool's SV2 authority key/);
+    expect((await registerAs(`stratum2+tcp://127.0.0.1:3/${typo}`).expect(400)).body.error).toMatch(
+      /the part after the address must be the pool's SV2 authority key/,
+    );
     // Backups say which entry was wrong.
     const backup = await farm.http
       .post('/api/v1/users')

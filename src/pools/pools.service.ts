@@ -175,7 +175,9 @@ function checkProtocol(pool: Pool): void {
     if (!pool.authorityPubkey)
       throw new BadRequestException('authorityPubkey is required for an SV2 pool: the base58check key the pool publishes');
     if (pool.tls || pool.tlsFingerprint)
-      throw new BadRequestException('tls and tlsFingerprint do not apply to an SV2 pool: its Noise handshake encrypts and authenticates it');
+      throw new BadRequestException(
+        'tls and tlsFingerprint do not apply to an SV2 pool: its Noise handshake encrypts and authenticates it',
+      );
   } else if (pool.authorityPubkey) {
     throw new BadRequestException('authorityPubkey applies to SV2 pools only: send "protocol": "sv2" with it');
   }

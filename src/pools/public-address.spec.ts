@@ -53,7 +53,13 @@ describe('pool addresses', () => {
     });
     expect(parsePoolAddress('stratum2+tcp://[2001:db8::1]:34254')).toEqual({ host: '2001:db8::1', port: 34254, protocol: 'sv2' });
     // Base58 has no 0, O, I or l; no port, no host, or a second path segment is not an address.
-    for (const bad of [`stratum2+tcp://pool.example.com:34254/0${key}`, `stratum2+tcp://pool.example.com/${key}`, 'stratum2+tcp://:1/x', `stratum2+tcp://a.b:1/${key}/x`, `stratum2+ssl://a.b:1/${key}`])
+    for (const bad of [
+      `stratum2+tcp://pool.example.com:34254/0${key}`,
+      `stratum2+tcp://pool.example.com/${key}`,
+      'stratum2+tcp://:1/x',
+      `stratum2+tcp://a.b:1/${key}/x`,
+      `stratum2+ssl://a.b:1/${key}`,
+    ])
       expect(parsePoolAddress(bad), bad).toBeNull();
   });
 

@@ -333,7 +333,11 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
     const { extranonce1Size, extranonce2Size } = this.config.stratum;
     return new Sv2PoolConnection(
       { ...account, authorityPublicKey: pool.authorityPubkey ?? '' },
-      { ...options, minExtranonceSize: 1 + extranonce1Size + extranonce2Size, nominalHashRate: nominalHashRate ?? DEFAULT_NOMINAL_HASH_RATE },
+      {
+        ...options,
+        minExtranonceSize: 1 + extranonce1Size + extranonce2Size,
+        nominalHashRate: nominalHashRate ?? DEFAULT_NOMINAL_HASH_RATE,
+      },
       listener,
       label,
     );

@@ -2,7 +2,9 @@ import { sv2SecurityFailure } from './sv2-metrics.js';
 
 describe('SV2 security failures', () => {
   it('reads the stage and kind of a down reason, in bounded label values', () => {
-    expect(sv2SecurityFailure("Noise handshake failed (bad-signature): the pool's certificate is not signed by the configured authority key")).toEqual({
+    expect(
+      sv2SecurityFailure("Noise handshake failed (bad-signature): the pool's certificate is not signed by the configured authority key"),
+    ).toEqual({
       stage: 'handshake',
       reason: 'bad_signature',
     });

@@ -141,13 +141,16 @@ export class UsersService implements OnModuleInit {
     const { host, port, tls, protocol, authorityPubkey } = parsed;
     if (authorityPubkey !== undefined) {
       const problem = authorityKeyProblem(authorityPubkey);
-      if (problem) throw new InvalidAccountError(`pool ${poolAddress}: the part after the address must be the pool's SV2 authority key: ${problem}`);
+      if (problem)
+        throw new InvalidAccountError(`pool ${poolAddress}: the part after the address must be the pool's SV2 authority key: ${problem}`);
     }
     let pool = await this.pools.findByAddress(host, port);
     if (pool) refuseOtherScheme(pool, { tls, protocol, authorityPubkey });
     if (!pool && this.config.pools.allowUnknown) {
       if (protocol === 'sv2' && authorityPubkey === undefined)
-        throw new InvalidAccountError(`pool ${poolAddress}: an SV2 pool is registered with its authority key, stratum2+tcp://host:port/<authority key>`);
+        throw new InvalidAccountError(
+          `pool ${poolAddress}: an SV2 pool is registered with its authority key, stratum2+tcp://host:port/<authority key>`,
+        );
       if (!this.config.pools.allowPrivate) await refuseNonPublic(host);
       pool = await this.pools.createUnknown(host, port, tls ?? false, authorityPubkey ?? null);
       this.logger.log(`added pool ${pool.address} of unknown algorithm (--pools.allowUnknown): it is detected from the first shares`);
@@ -166,7 +169,8 @@ export class UsersService implements OnModuleInit {
     for (const [i, request] of requests.entries()) {
       const pool = await this.poolFor(request.pool).catch((error: unknown) => {
         // Say which entry was wrong: the same pool text may be fine as a primary elsewhere.
-        if (error instanceof UnsupportedPoolError || error instanceof InvalidAccountError) error.message = `backups[${i}]: ${error.message}`;
+        if (error instanceof UnsupportedPoolError || error instanceof InvalidAccountError)
+          error.message = `backups[${i}]: ${error.message}`;
         throw error;
       });
       const account = { pool, accountUser: request.user, accountPassword: request.password ?? '' };
