@@ -140,6 +140,8 @@ describe('Stratum V2 upstream', () => {
       ['farm100', 6],
       ['farm100', 6],
     ]);
+    // No miner behind the probe: nominal_hash_rate 0, as the spec asks of a proxy; the channel's a stand-in until measured.
+    expect(pool.opens.map((open) => open.nominalHashRate)).toEqual([0, Math.fround(1e12)]);
     expect(pool.rejected).toBe(0);
     expect(pool.accepted).toBe(200);
     const text = await metrics();

@@ -183,6 +183,8 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
         onProtocolError: ignore,
       },
       `pool ${pool.address} size probe`,
+      // The spec: a proxy with no mining device connected yet sends 0.
+      0,
     );
     this.sizeProbes.set(pool.id, connection);
     connection.start();
