@@ -189,6 +189,20 @@ process.on('message', async (command) => {
     const arrivals = jobArrivals.get(command.jobId) ?? [];
     const direct = directJobArrivals.get(command.jobId) ?? [];
     process.send({ type: 'arrivals', jobId: command.jobId, arrivals: arrivals.map(String), direct: direct.map(String) });
+  } else if (command.type === 'disconnect') {
+    // Every miner leaves (a clean close, as a miner that shuts down): the proxy's memory afterwards shows a leak.
+    const closed = miners.map((miner) => {
+      miner.stopping = true;
+      const socket = miner.socket;
+      if (!socket || socket.destroyed) return Promise.resolve();
+      return new Promise((resolve) => {
+        socket.once('close', resolve);
+        socket.end();
+        setTimeout(() => socket.destroy(), 2000).unref();
+      });
+    });
+    await Promise.all(closed);
+    process.send({ type: 'disconnected', miners: closed.length });
   } else if (command.type === 'stop') {
     for (const miner of miners) {
       miner.stopping = true;
