@@ -210,13 +210,25 @@ async function scrape(web) {
   return { tookMs: ms(Number(process.hrtime.bigint() - started)), lines: lines.length, poolConnections };
 }
 
-/** The proxy's event-loop delay since the last call (bench/loop-monitor.mjs, preloaded into the proxy). */
-async function loopDelay(pid, file) {
+/**
+ * The proxy's event-loop delay since the last call (bench/loop-monitor.mjs, preloaded into the proxy), which
+ * (re)starts the monitor, or pauses it with { pause: true }: it starts paused, since its own timers would be
+ * most of an idle proxy's CPU.
+ */
+async function loopDelay(pid, file, { pause = false } = {}) {
   rmSync(file, { force: true });
+  if (pause) writeFileSync(`${file}.pause`, '');
+  else rmSync(`${file}.pause`, { force: true });
   process.kill(pid, 'SIGUSR2');
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline) {
-    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+    if (existsSync(file)) {
+      try {
+        return JSON.parse(readFileSync(file, 'utf8'));
+      } catch {
+        // still being written
+      }
+    }
     await sleep(20);
   }
   throw new Error('the proxy did not report its event-loop delay');
@@ -389,13 +401,12 @@ async function runOnce(label, checkout) {
 
     // Idle window: every miner connected, jobs flowing, no shares, no scrapes.
     progress(`idle for ${options.idleSeconds} s with every miner connected and a job every ${options.jobIntervalMs} ms...`);
-    await loopDelay(proxy.pid, loopFile); // starts the idle window's histogram
     phases.idle = { fromUs: nowUs() };
     const idleStart = processStats(proxy.pid);
     await sleep(options.idleSeconds * 1000);
     const idleEnd = processStats(proxy.pid);
     phases.idle.toUs = nowUs();
-    const idleLoopDelayMs = await loopDelay(proxy.pid, loopFile); // and starts the share phase's
+    await loopDelay(proxy.pid, loopFile); // starts the event-loop monitor for the share phase (paused until now)
     const idleWallSeconds = (idleEnd.at - idleStart.at) / 1000;
     const idleCpuSeconds = cpuBetween(idleStart, idleEnd);
     /** Share of one core the proxy used while idle (CPU s per s). */
@@ -420,7 +431,7 @@ async function runOnce(label, checkout) {
     if (scrapeTimer) clearInterval(scrapeTimer);
     const afterShares = processStats(proxy.pid);
     phases.shares.toUs = nowUs();
-    const eventLoopDelayMs = await loopDelay(proxy.pid, loopFile);
+    const eventLoopDelayMs = await loopDelay(proxy.pid, loopFile, { pause: true });
     const metrics = await scrape(web);
     await sleep(100); // a job sent just before the timer was cleared reports its send time
 
@@ -512,7 +523,6 @@ async function runOnce(label, checkout) {
             (emptyCoreShare + (((idleCoreShare - emptyCoreShare) * 1000) / Math.max(1, proxiedMiners)) * 10) * 100,
             2,
           ),
-          eventLoopDelayMs: idleLoopDelayMs,
           cpuClock: idleStart.preciseCpuSeconds !== null ? 'schedstat (ns)' : 'stat (10 ms ticks)',
         },
         eventLoopDelayMs,
@@ -721,6 +731,10 @@ async function main() {
     throw new Error(`--baseline ${baselineDir}: no dist/main.js there (build it: npm ci && npm run build)`);
   if (baselineDir !== undefined && !existsSync(join(baselineDir, 'node_modules')))
     throw new Error(`--baseline ${baselineDir}: no node_modules there (npm ci in it)`);
+  if (cpuProf)
+    notes.push(
+      "--cpu-prof: the profiler's sampling costs the proxy a few % of a core (about 4 % on the 2-core machine), counted in every CPU figure: take CPU figures from runs without it",
+    );
   for (const note of notes) say(`NOTE: ${note}`);
   say(`run: ${JSON.stringify(options)}${baselineDir ? `, baseline ${baselineDir}, ${rounds} round(s)` : ''}`);
   say(

@@ -60,14 +60,20 @@ for (let i = 0; i < samples.length; i++) {
   selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + duration);
 }
 
-/** A readable location: a path relative to the working folder for the project's files, node:… for Node's own. */
+/** A readable location: a path relative to the working folder (dist/..., node_modules/...), node:... for Node's own. */
 function where(callFrame) {
   const { url, lineNumber } = callFrame;
   if (!url) return '';
   let path = url;
   if (url.startsWith('file://')) {
     try {
-      path = relative(process.cwd(), fileURLToPath(url));
+      const absolute = fileURLToPath(url);
+      path = relative(process.cwd(), absolute);
+      // Another checkout's files (a baseline's profile): from its dist/ or node_modules/, like this one's.
+      if (path.startsWith('..')) {
+        const root = absolute.search(/\/(dist|node_modules)\//);
+        path = root === -1 ? absolute : absolute.slice(root + 1);
+      }
     } catch {
       // leave it as it is
     }
