@@ -165,4 +165,77 @@ describe('AccountingService', () => {
     accounting.sweepRigs();
     expect(await value('proxy_rig_shares_total', { rig: 'r1', result: 'accepted' })).toBeUndefined();
   });
+
+  it('publishes no series for a lingering worker that never had a share, and its series again when it resumes', async () => {
+    accounting.workerConnected(sha);
+    accounting.workerDifficultyChanged(sha.sessionId, 8);
+    accounting.workerDisconnected(sha.sessionId);
+    for (const name of ['proxy_worker_up', 'proxy_worker_difficulty', 'proxy_worker_sended', 'proxy_worker_speed'])
+      expect(await value(name, { worker: sha.address })).toBeUndefined();
+    accounting.workerConnected(sha);
+    expect(await value('proxy_worker_up', { worker: sha.address })).toBe(1);
+    expect(await value('proxy_worker_difficulty', { worker: sha.address })).toBe(8);
+    expect(await value('proxy_worker_sended', { worker: sha.address })).toBe(0);
+  });
+
+  describe('rig cap', () => {
+    const cap = config.metrics.maxRigsPerUser;
+    const rigWorker = (i: number, rig: string | null = `r${i}`): WorkerInfo => ({
+      ...sha,
+      sessionId: `cap${i}`,
+      address: `10.0.${i >> 8}.${i & 255}:5000`,
+      ip: `10.0.${i >> 8}.${i & 255}`,
+      rig,
+    });
+    const rigSeries = async (user: string) =>
+      (await register.getSingleMetric('proxy_rig_connects_total')!.get()).values.filter((sample) => sample.labels.user === user);
+    const fill = () => {
+      for (let i = 0; i < cap; i++) accounting.workerConnected(rigWorker(i));
+    };
+
+    it('accounts a rig past --metrics.maxRigsPerUser as rig "other" everywhere, and counts it once', async () => {
+      fill();
+      const past = rigWorker(cap);
+      accounting.workerConnected(past);
+      accounting.shareForwarded(past.sessionId, 1);
+      accounting.shareAnswered(past.sessionId, 1, { accepted: true });
+      expect(await value('proxy_rig_shares_total', { user: 'u1', rig: 'other', result: 'accepted' })).toBe(1);
+      expect(await value('proxy_rig_connects_total', { user: 'u1', rig: past.rig! })).toBeUndefined();
+      expect(await value('proxy_rig_overflow_total', { user: 'u1' })).toBe(1);
+      expect((await rigSeries('u1')).length).toBe(cap + 1);
+      expect(recorded).toContainEqual(['u1', 'other', 'accepted', 1, now]);
+      expect(accounting.workersSnapshot().find((worker) => worker.worker === past.address)!.rig).toBe('other');
+      // Resumed on a new connection: the same worker, not counted again; a rig that has a place keeps it.
+      accounting.workerDisconnected(past.sessionId);
+      accounting.workerConnected({ ...past, address: '10.9.9.9:6000' });
+      accounting.workerConnected({ ...rigWorker(0), sessionId: 'again' });
+      expect(await value('proxy_rig_overflow_total', { user: 'u1' })).toBe(1);
+      expect(await value('proxy_rig_connects_total', { user: 'u1', rig: 'r0' })).toBe(2);
+      // Rigless workers are labelled by IP under the same cap; another name has places of its own.
+      accounting.workerConnected(rigWorker(cap + 1, null));
+      accounting.workerConnected({ ...rigWorker(cap + 2), user: 'u3' });
+      expect(await value('proxy_rig_overflow_total', { user: 'u1' })).toBe(2);
+      expect(await value('proxy_rig_connects_total', { user: 'u3', rig: `r${cap + 2}` })).toBe(1);
+    });
+
+    it('frees the places of rigs expired by the rig TTL', async () => {
+      fill();
+      for (let i = 0; i < cap; i++) accounting.workerEnded(`cap${i}`);
+      now += config.metrics.rigTtlMs + 1;
+      accounting.sweepRigs();
+      expect(await rigSeries('u1')).toEqual([]);
+      accounting.workerConnected(rigWorker(cap));
+      expect(await value('proxy_rig_connects_total', { user: 'u1', rig: `r${cap}` })).toBe(1);
+      expect(await value('proxy_rig_overflow_total', { user: 'u1' })).toBeUndefined();
+    });
+
+    it('cuts rig labels to 64 characters in the series, the statistics and the API', async () => {
+      const long = rigWorker(0, `${'a'.repeat(64)}${'b'.repeat(176)}`);
+      accounting.workerConnected(long);
+      accounting.shareForwarded(long.sessionId, 1);
+      expect(await value('proxy_rig_connects_total', { user: 'u1', rig: 'a'.repeat(64) })).toBe(1);
+      expect(recorded).toContainEqual(['u1', 'a'.repeat(64), 'sent', 1, now]);
+      expect(accounting.workersSnapshot()[0].rig).toBe('a'.repeat(64));
+    });
+  });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
@@ -6,6 +6,7 @@ import { METRIC } from '../metrics/proxy-metrics.js';
 import { UNKNOWN_ALGORITHM } from '../pools/algorithms/share-hashers.js';
 import { RateWindow } from './rate-window.js';
 import { OutcomeSummary, RecentOutcomes } from './recent-outcomes.js';
+import { OVERFLOW_RIG, RigPlaces } from './rig-places.js';
 import { StatsRecorder } from './stats-recorder.js';
 
 /** Who a worker is, for the metric labels. */
@@ -116,6 +117,8 @@ interface WorkerRecord {
   /** The user's and the rig's group, looked up once per info: the share path allocates nothing for them. */
   user: GroupRecord;
   rig: GroupRecord;
+  /** The rig label it is accounted under (RigPlaces): its rig or IP trimmed, or the overflow rig. */
+  rigLabel: string;
   connected: boolean;
   connectedSince: number;
   /** When its last share was answered or found valid (null: none yet). */
@@ -127,6 +130,9 @@ interface WorkerRecord {
 
 interface GroupRecord {
   readonly key: string;
+  /** The user and (rig groups) the rig label, as in `labels`. */
+  readonly user: string;
+  readonly rig: string | null;
   readonly labels: Record<string, string>;
   /** Answered shares of this group; published as counters when Prometheus collects. */
   readonly counts: ShareCounts;
@@ -179,9 +185,12 @@ export interface WorkerSnapshot {
  */
 @Injectable()
 export class AccountingService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(AccountingService.name);
   private readonly workers = new Map<string, WorkerRecord>();
   private readonly users = new Map<string, GroupRecord>();
   private readonly rigs = new Map<string, GroupRecord>();
+  /** The one place rig labels are bounded: every rig series, the statistics and the API take its label. */
+  private readonly rigPlaces: RigPlaces;
   private readonly poolConnections = new Map<string, { hash: string; divider: number; count: number }>();
   /** Verdicts of the last hour, for the farm summary. */
   private readonly recent = new RecentOutcomes();
@@ -227,9 +236,11 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     @InjectMetric(METRIC.blocksFound) private readonly blocksFound: Counter,
     @InjectMetric(METRIC.workerValid) private readonly workerValid: Counter,
     @InjectMetric(METRIC.workerOneValid) private readonly workerOneValid: Counter,
+    @InjectMetric(METRIC.rigOverflow) private readonly rigOverflow: Counter,
   ) {
     this.proxy = config.metricsTag;
     this.speedWindowMs = config.metrics.speedWindowMs;
+    this.rigPlaces = new RigPlaces(config.metrics.maxRigsPerUser);
   }
 
   /**
@@ -266,20 +277,23 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       this.workerEnded(info.sessionId);
       record = undefined;
     }
+    const rigLabel = this.placeRig(info, record);
     if (record) {
       this.workerDisconnected(info.sessionId);
       const moved = record.info.address !== info.address || record.info.hash !== info.hash || record.info.pool !== info.pool;
       if (moved) this.removeWorkerSeries(record);
       record.info = info;
       record.labels = this.workerLabels(info);
-      record.user = this.group(this.users, info, false);
-      record.rig = this.group(this.rigs, info, true);
+      record.rigLabel = rigLabel;
+      record.user = this.userGroup(info);
+      record.rig = this.rigGroup(info, rigLabel);
     } else {
       record = {
         info,
         labels: this.workerLabels(info),
-        user: this.group(this.users, info, false),
-        rig: this.group(this.rigs, info, true),
+        user: this.userGroup(info),
+        rig: this.rigGroup(info, rigLabel),
+        rigLabel,
         connected: false,
         connectedSince: now,
         lastShareAt: null,
@@ -293,8 +307,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     this.connectedCount++;
     this.workerUp.set(this.upLabels(info), 1);
     if (record.difficulty !== null) this.workerDifficulty.set(this.workerLabels(info), record.difficulty);
-    this.group(this.users, info, false);
-    const rig = this.group(this.rigs, info, true);
+    const rig = record.rig;
     rig.liveWorkers++;
     rig.lastConnectedAt = now;
     rig.connects++;
@@ -307,8 +320,9 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     if (!record || !record.connected) return;
     record.connected = false;
     this.connectedCount--;
-    this.workerUp.set(this.upLabels(record.info), 0);
-    const rig = this.group(this.rigs, record.info, true);
+    if (this.publishes(record)) this.workerUp.set(this.upLabels(record.info), 0);
+    else this.removeWorkerSeries(record);
+    const rig = record.rig; // a connected worker's rig group is never swept
     rig.liveWorkers--;
     rig.lastConnectedAt = this.now();
     this.updateWorkersConnected();
@@ -339,7 +353,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     const one = difficulty / record.info.divider;
     record.counts.sent++;
     addDifficultyOne(record.counts, 'oneSent', one);
-    this.stats.record(record.info.user, this.statsWorker(record.info), 'sent', one, this.now());
+    this.stats.record(record.info.user, this.statsWorker(record), 'sent', one, this.now());
   }
 
   /** The answer to a share: the pool's verdict, or a local rejection (then it was never forwarded). */
@@ -368,10 +382,10 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     if (outcome.accepted) {
       // A validated worker's speed comes from shareValid, at its own difficulty.
       if (!info.validated) this.addToWindows(record, user, rig, one, now);
-      this.stats.record(info.user, this.statsWorker(info), 'accepted', one, now);
+      this.stats.record(info.user, this.statsWorker(record), 'accepted', one, now);
     } else {
       this.sharesRejected.inc({ proxy: this.proxy, user: info.user, hash: info.hash, pool: info.pool, reason: outcome.reason });
-      this.stats.record(info.user, this.statsWorker(info), 'rejected', one, now);
+      this.stats.record(info.user, this.statsWorker(record), 'rejected', one, now);
     }
   }
 
@@ -463,6 +477,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     for (const [key, rig] of this.rigs) {
       if (rig.liveWorkers > 0 || now - rig.lastConnectedAt < this.config.metrics.rigTtlMs) continue;
       this.rigs.delete(key); // its series are collected from this.rigs, so they go with it
+      this.rigPlaces.release(rig.user, rig.rig!);
     }
   }
 
@@ -482,7 +497,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
         session: info.sessionTag,
         worker: info.address,
         user: info.user,
-        rig: info.rig,
+        rig: info.rig === null ? null : record.rigLabel,
         pool: info.pool,
         account: { index: info.account.index, pool: info.pool, user: info.account.user },
         tls: info.tls ?? false,
@@ -527,22 +542,30 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     const held = perRig ? record.rig : record.user;
     const map = perRig ? this.rigs : this.users;
     if (map.get(held.key) === held) return held;
-    const group = this.group(map, record.info, perRig);
+    const group = perRig ? this.rigGroup(record.info, record.rigLabel) : this.userGroup(record.info);
     if (perRig) record.rig = group;
     else record.user = group;
     return group;
   }
 
-  private group(map: Map<string, GroupRecord>, info: WorkerInfo, perRig: boolean): GroupRecord {
-    const labels: Record<string, string> = perRig
-      ? { proxy: this.proxy, user: info.user, rig: this.rigLabel(info), hash: info.hash, pool: info.pool }
-      : { proxy: this.proxy, user: info.user, hash: info.hash, pool: info.pool };
+  private userGroup(info: WorkerInfo): GroupRecord {
+    return this.group(this.users, { proxy: this.proxy, user: info.user, hash: info.hash, pool: info.pool }, null);
+  }
+
+  /** `rig`: the label placeRig gave the worker. */
+  private rigGroup(info: WorkerInfo, rig: string): GroupRecord {
+    return this.group(this.rigs, { proxy: this.proxy, user: info.user, rig, hash: info.hash, pool: info.pool }, rig);
+  }
+
+  private group(map: Map<string, GroupRecord>, labels: Record<string, string>, rig: string | null): GroupRecord {
     const key = Object.values(labels).join('\u0000');
     let group = map.get(key);
     if (!group) {
       const now = this.now();
       group = {
         key,
+        user: labels.user,
+        rig,
         labels,
         counts: newCounts(),
         window: this.newWindow(this.speedWindowMs),
@@ -552,17 +575,33 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
         connects: 0,
       };
       map.set(key, group);
+      if (rig !== null) this.rigPlaces.hold(labels.user, rig);
     }
     return group;
   }
 
-  private rigLabel(info: WorkerInfo): string {
-    return info.rig ?? info.ip;
+  /**
+   * The rig label a worker is accounted under (its rig, or its IP without one): trimmed, or the overflow rig
+   * past --metrics.maxRigsPerUser, which is counted and logged once per user.
+   */
+  private placeRig(info: WorkerInfo, previous: WorkerRecord | undefined): string {
+    const place = this.rigPlaces.place(info.user, info.rig ?? info.ip);
+    // A session that was under the overflow rig already (resumed, relabelled) is not counted twice.
+    const counted = previous?.rigLabel === OVERFLOW_RIG && (previous.info.rig ?? previous.info.ip) === (info.rig ?? info.ip);
+    if (place.overflowed && !counted) {
+      this.rigOverflow.inc({ proxy: this.proxy, user: info.user });
+      if (this.rigPlaces.firstOverflow(info.user))
+        this.logger.warn(
+          `user ${info.user}: more than ${this.config.metrics.maxRigsPerUser} rigs (--metrics.maxRigsPerUser), worker ${info.address} ` +
+            `and further new rigs are accounted as rig "${OVERFLOW_RIG}" (proxy_rig_overflow_total) until rigs expire by --metrics.rigTtl`,
+        );
+    }
+    return place.label;
   }
 
   /** The statistics' worker key: the rig label, else the address. */
-  private statsWorker(info: WorkerInfo): string {
-    return info.rig ?? info.address;
+  private statsWorker(record: WorkerRecord): string {
+    return record.info.rig === null ? record.info.address : record.rigLabel;
   }
 
   private workerLabels(info: WorkerInfo) {
@@ -588,9 +627,12 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       this.published.push(target);
     };
     const perWorker = (metric: Counter, count: Count) =>
-      publish(metric, 'counter', () =>
-        Array.from(this.workers.values(), (record) => ({ labels: record.labels, value: published(record.counts, count) })),
-      );
+      publish(metric, 'counter', () => {
+        const samples: Sample[] = [];
+        for (const record of this.workers.values())
+          if (this.publishes(record)) samples.push({ labels: record.labels, value: published(record.counts, count) });
+        return samples;
+      });
     const perGroup = (metric: Counter, groups: Map<string, GroupRecord>, accepted: Count, rejected: Count) =>
       publish(metric, 'counter', () => {
         const samples: Sample[] = [];
@@ -606,7 +648,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       const now = this.speedsAt ?? this.now();
       const samples: Sample[] = [];
       for (const record of this.workers.values())
-        if (record.info.hash !== UNKNOWN_ALGORITHM)
+        if (record.info.hash !== UNKNOWN_ALGORITHM && this.publishes(record))
           samples.push({ labels: record.labels, value: record.window.hashrate(this.speedWindowMs, now, record.connectedSince) });
       return samples;
     });
@@ -632,6 +674,14 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     perGroup(this.rigShares, this.rigs, 'accepted', 'rejected');
     perGroup(this.rigDifficultyOneShares, this.rigs, 'oneAccepted', 'oneRejected');
     publish(this.rigConnects, 'counter', () => Array.from(this.rigs.values(), (rig) => ({ labels: rig.labels, value: rig.connects })));
+  }
+
+  /**
+   * A worker has series while connected, and while its session lingers only if it had shares: thousands of
+   * short connections that never mined would otherwise each keep a set of zeros for the linger time.
+   */
+  private publishes(record: WorkerRecord): boolean {
+    return record.connected || record.lastShareAt !== null || record.counts.sent > 0;
   }
 
   private removeWorkerSeries(record: WorkerRecord): void {
@@ -672,6 +722,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       this.blocksFound,
       this.workerValid,
       this.workerOneValid,
+      this.rigOverflow,
     ]) {
       metric.reset();
     }

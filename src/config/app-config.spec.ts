@@ -42,6 +42,13 @@ describe('parseCommandLine', () => {
     expect(run(['--stratum.addr=:4444']).metricsTag).toBe('0.0.0.0:4444');
   });
 
+  it('caps rigs per name at 1,000 unless told, and refuses a cap of 0', () => {
+    expect(run([]).metrics.maxRigsPerUser).toBe(1000);
+    expect(run(['--metrics.maxRigsPerUser=50']).metrics.maxRigsPerUser).toBe(50);
+    expect(run([], { METRICS_MAX_RIGS_PER_USER: '7' }).metrics.maxRigsPerUser).toBe(7);
+    expect(failure(['--metrics.maxRigsPerUser=0'])).toBe('--metrics.maxRigsPerUser: expected an integer from 1 to 1000000, got "0"');
+  });
+
   it('treats a bare boolean flag as true and accepts an explicit value', () => {
     expect(run(['-syslog']).log.syslog).toBe(true);
     expect(run(['--syslog=false']).log.syslog).toBe(false);

@@ -48,7 +48,8 @@ export interface AppConfig {
     readonly maxJunkPerMinute: number;
     readonly maxInvalidShareRatio: number;
   };
-  readonly metrics: { readonly rigTtlMs: number; readonly speedWindowMs: number };
+  /** maxRigsPerUser: distinct rig labels per name with series of their own (the rest: the rig `other`). */
+  readonly metrics: { readonly rigTtlMs: number; readonly speedWindowMs: number; readonly maxRigsPerUser: number };
   readonly shares: { readonly validate: boolean };
   readonly pools: { readonly allowUnknown: boolean; readonly allowPrivate: boolean };
   readonly stats: { readonly retentionMs: number; readonly flushIntervalMs: number; readonly spoolPath: string };
@@ -182,7 +183,11 @@ function toAppConfig(v: FlagValues): AppConfig {
       maxJunkPerMinute: required(v.maxJunkPerMinute),
       maxInvalidShareRatio: required(v.maxInvalidShareRatio),
     },
-    metrics: { rigTtlMs: required(v.metricsRigTtl), speedWindowMs: Math.max(1000, required(v.metricsSpeedWindow)) },
+    metrics: {
+      rigTtlMs: required(v.metricsRigTtl),
+      speedWindowMs: Math.max(1000, required(v.metricsSpeedWindow)),
+      maxRigsPerUser: required(v.metricsMaxRigsPerUser),
+    },
     shares: { validate: required(v.sharesValidate) },
     pools: { allowUnknown: required(v.poolsAllowUnknown), allowPrivate: required(v.poolsAllowPrivate) },
     stats: {

@@ -369,6 +369,15 @@ export const FLAGS = {
     parseDuration,
     "a rig's series are dropped after this long without a connection",
   ),
+  // A big farm runs a few hundred rigs under one name: 1,000 leaves it room and still bounds a name's rig
+  // series (about 7 each) whatever its miners send.
+  metricsMaxRigsPerUser: flag(
+    'metrics.maxRigsPerUser',
+    'METRICS_MAX_RIGS_PER_USER',
+    '1000',
+    integerIn(1, 1_000_000),
+    'most distinct rig labels per name with series of their own; further rigs are accounted as the rig "other" (counted in proxy_rig_overflow_total) until one expires by --metrics.rigTtl. Labels are cut to 64 characters',
+  ),
   statsRetention: flag('stats.retention', 'STATS_RETENTION', '30d', parseDuration, 'how long per-minute statistics are kept'),
   statsFlushInterval: flag(
     'stats.flushInterval',

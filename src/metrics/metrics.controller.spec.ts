@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Counter, Gauge, Histogram, register } from 'prom-client';
 import { MetricsController, valueText } from './metrics.controller.js';
 
@@ -17,6 +18,7 @@ describe('MetricsController', () => {
       write: (chunk: string) => chunks.push(chunk) > 0,
       end: () => undefined,
       once: () => undefined,
+      off: () => undefined,
     });
     return chunks.join('');
   };
@@ -69,6 +71,7 @@ describe('MetricsController', () => {
       write: (chunk: string) => chunks.push(chunk) > 0,
       end: () => (ended = true),
       once: () => undefined,
+      off: () => undefined,
     });
     const text = chunks.join('');
     expect(ended).toBe(true);
@@ -77,5 +80,23 @@ describe('MetricsController', () => {
     expect(text).toContain('spec_shares_total{user="a\\\\b",pool="p:1"} 3');
     expect(headers['Content-Type']).toBe(register.contentType);
     expect(otherWorkRan).toBe(true);
+  });
+
+  it('waits for a slow scraper without leaving listeners on its response', async () => {
+    const speed = new Gauge({ name: 'spec_speed', help: 'speed', labelNames: ['worker'] });
+    for (let i = 0; i < 50; i++) speed.set({ worker: `w${i}` }, i);
+    const response = Object.assign(new EventEmitter(), {
+      status: () => undefined,
+      setHeader: () => undefined,
+      // Every write fills the buffer: the scrape waits for 'drain' after each.
+      write: () => {
+        setImmediate(() => response.emit('drain'));
+        return false;
+      },
+      end: () => undefined,
+    });
+    await new MetricsController().index(response);
+    expect(response.listenerCount('close')).toBe(0);
+    expect(response.listenerCount('drain')).toBe(0);
   });
 });

@@ -10,6 +10,7 @@ export interface ScrapeResponse {
   end(): unknown;
   readonly destroyed?: boolean;
   once(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
 }
 
 /** Lines rendered between two turns of the event loop. */
@@ -43,11 +44,19 @@ export class MetricsController {
   }
 }
 
-/** Resolves when the response can take more, or is closed. */
+/**
+ * Resolves when the response can take more, or is closed. The listener that did not fire goes too: a large
+ * scrape waits many times, and each wait left a `close` listener on the response.
+ */
 function drained(response: ScrapeResponse): Promise<void> {
   return new Promise((resolve) => {
-    response.once('drain', resolve);
-    response.once('close', resolve);
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.once('drain', done);
+    response.once('close', done);
   });
 }
 

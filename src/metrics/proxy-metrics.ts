@@ -36,6 +36,7 @@ export const METRIC = {
   failovers: 'proxy_failovers_total',
   minerDisconnects: 'proxy_miner_disconnects_total',
   rigConnects: 'proxy_rig_connects_total',
+  rigOverflow: 'proxy_rig_overflow_total',
 } as const;
 
 export const METRIC_PROVIDERS = [
@@ -160,5 +161,10 @@ export const METRIC_PROVIDERS = [
     name: METRIC.rigConnects,
     help: "Connections of a rig's workers (every connect and reconnect): a rising rate is a rig that keeps reconnecting.",
     labelNames: ['proxy', 'user', 'rig', 'hash', 'pool'],
+  }),
+  makeCounterProvider({
+    name: METRIC.rigOverflow,
+    help: 'Workers accounted as the rig "other" because their name had --metrics.maxRigsPerUser rigs already.',
+    labelNames: ['proxy', 'user'],
   }),
 ];
