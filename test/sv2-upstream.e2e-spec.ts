@@ -209,6 +209,18 @@ describe('Stratum V2 upstream', () => {
     await miner.close();
   });
 
+  it("names the pool's refusal of the channel to the miner", async () => {
+    const { pool, address } = await addSv2Pool({ refuseChannel: 'unknown-user' });
+    const name = await register(address, pool, 'nobody');
+    const miner = farm.miner({ login: name });
+    const answer = await miner.start();
+    expect(answer.result).toBeNull();
+    expect(answer.error).toEqual([24, 'pool refused: OpenMiningChannel.Error: unknown-user', null]);
+    const text = await metrics();
+    expect(sample(text, 'proxy_upstream_connects_total', { proxy: 't', pool: address, outcome: 'refused' })).toBeGreaterThanOrEqual(1);
+    await miner.close();
+  });
+
   it('drops the connection on a tampered frame, counts it, and reconnects with the miner still connected', async () => {
     const { pool, address } = await addSv2Pool();
     const name = await register(address, pool, 'tampered');
