@@ -408,10 +408,12 @@ export class MinerSession implements ChannelMember {
         if (reason === 'job_not_found') channel.poolForgot(job);
         this.host.shareAnswered(this, poolDifficulty, { accepted: false, reason }, roundTrip);
       }
+      if (!answerNow && connection?.isOpen && requestId !== null) {
+        if (verdict.accepted) connection.replyResult(requestId, true);
+        else connection.replyError(requestId, verdict.error.toTuple());
+      }
+      // After the answer: the miner hears the verdict that closes it.
       this.judgedByPool(connection, probation, poolJudgement(verdict));
-      if (answerNow || !connection?.isOpen || requestId === null) return;
-      if (verdict.accepted) connection.replyResult(requestId, true);
-      else connection.replyError(requestId, verdict.error.toTuple());
     });
     this.logger.debug?.(`${this.label}: share job ${share.jobId} nonce ${share.nonce} forwarded`);
     return undefined;
