@@ -39,7 +39,11 @@ async function main(): Promise<number> {
   let request;
   try {
     // The user's flags come last and win (e.g. other ports); the database is the demo's own.
-    request = parseCommandLine([`--db.path=${join(home, 'proxy.db')}`, ...process.argv.slice(2)], process.env);
+    // The test pool's difficulty is far below a real one's, so the vardiff minimum goes with it.
+    request = parseCommandLine(
+      [`--db.path=${join(home, 'proxy.db')}`, `--vardiff.minDifficulty=${POOL_DIFFICULTY / 64}`, ...process.argv.slice(2)],
+      process.env,
+    );
   } catch (error) {
     removeHome();
     if (!(error instanceof ConfigError)) throw error;

@@ -14,6 +14,9 @@ export async function startTestProxy(flags: string[], logger: LoggerService = te
     '--api.registrationRate=0',
     '--api.readRate=0',
     '--api.generateToken=false',
+    // The simulated pools run far below the default vardiff minimum (0.0001) so that JS miners find shares
+    // fast; suites that test the minimum set their own.
+    `--vardiff.minDifficulty=${2 ** -30}`,
   ];
   const request = parseCommandLine([...defaults, ...flags], {});
   if (request.kind !== 'run') throw new Error('unexpected --help/--version');

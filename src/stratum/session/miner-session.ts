@@ -610,16 +610,18 @@ export class MinerSession implements ChannelMember {
 
   // ---- difficulty ----
 
-  /** The pool's difficulty on the channel (1 until it sets one): the miner's is never above it. */
+  /** The pool's difficulty on the channel (1 until it sets one), at least the vardiff minimum: the miner's is never above it. */
   private difficultyCap(): number {
-    return this.channel?.difficulty ?? 1;
+    return Math.max(this.channel?.difficulty ?? 1, this.host.config.vardiff.minDifficulty);
   }
 
   /** The difficulty the miner should have now: its own (vardiff) under the pool's cap, or the pool's. */
   private targetDifficulty(): number | null {
     const cap = this.channel?.difficulty ?? null;
     if (!this.ownDifficulty) return cap;
-    const bound = cap ?? 1;
+    // A pool difficulty below the vardiff minimum (a hostile pool's 1e-300, or a misconfigured one) is not
+    // passed on: the miner stays at the minimum, and its shares, which then beat the pool's target, all go up.
+    const bound = Math.max(cap ?? 1, this.host.config.vardiff.minDifficulty);
     if (!this.vardiff) {
       const vardiff = new Vardiff(this.host.config.vardiff, 0, Date.now());
       vardiff.reset(vardiff.clamp(this.suggestedDifficulty ?? bound, bound), Date.now());
