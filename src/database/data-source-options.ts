@@ -13,6 +13,7 @@ import { Failover1732900000000 } from './migrations/1732900000000-failover.js';
 import { PasswordDigests1733000000000 } from './migrations/1733000000000-password-digests.js';
 import { PoolTls1733100000000 } from './migrations/1733100000000-pool-tls.js';
 import { PoolProtocol1733200000000 } from './migrations/1733200000000-pool-protocol.js';
+import { PoolWorkerNames1733400000000 } from './migrations/1733400000000-pool-worker-names.js';
 import { postgresConnectionUrl } from './postgres-connection.js';
 
 export const ENTITIES = [Algorithm, Pool, User, UserBackup, WorkerStat];
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   PasswordDigests1733000000000,
   PoolTls1733100000000,
   PoolProtocol1733200000000,
+  PoolWorkerNames1733400000000,
 ];
 
 /** One options object for Nest and the TypeORM CLI: migrations run at start, never `synchronize`. */

@@ -15,7 +15,7 @@ import {
   registerDecorator,
 } from 'class-validator';
 import { decodeAuthorityKey } from '../protocol/sv2/authority-key.js';
-import { POOL_PROTOCOLS, type PoolProtocol } from './pool.entity.js';
+import { POOL_PROTOCOLS, POOL_WORKER_NAMES, type PoolProtocol, type WorkerNames } from './pool.entity.js';
 
 const ALGORITHM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const HOST_NAME = /^(?=.{1,255}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
@@ -97,6 +97,11 @@ class PoolProtocolFields extends PoolTlsFields {
   @IsOptional()
   @IsAuthorityKey()
   authorityPubkey?: string | null;
+
+  /** How the pool sees the miners: one worker (the account) or each rig as `account.rig` (SV1 pools; SV2 keeps the account). */
+  @IsOptional()
+  @IsIn(POOL_WORKER_NAMES, { message: 'workerNames must be "account" or "rig"' })
+  workerNames?: WorkerNames;
 }
 
 export class CreatePoolDto extends PoolProtocolFields {

@@ -6,6 +6,10 @@ import { formatPoolAddress } from './public-address.js';
 export const POOL_PROTOCOLS = ['sv1', 'sv2'] as const;
 export type PoolProtocol = (typeof POOL_PROTOCOLS)[number];
 
+/** How a pool sees a channel's miners: one worker, the account (the default), or one per rig (`account.rig`). */
+export const POOL_WORKER_NAMES = ['account', 'rig'] as const;
+export type WorkerNames = (typeof POOL_WORKER_NAMES)[number];
+
 /** A pool endpoint the proxy may connect to; its algorithm is known from host:port, as in the original. */
 @Entity({ name: 'pools' })
 @Unique('UQ_pools_host_port', ['host', 'port'])
@@ -56,6 +60,13 @@ export class Pool {
   /** With SV2: the authority public key the pool publishes (base58check), which must have signed its Noise certificate. */
   @Column({ name: 'authority_pubkey', type: 'varchar', length: 128, nullable: true })
   authorityPubkey: string | null;
+
+  /**
+   * How the pool sees a channel's miners: `account` (one worker, the account) or `rig` (each rig authorized
+   * as `account.rig` on the shared connection, its shares under that name; SV1 pools only).
+   */
+  @Column({ name: 'worker_names', type: 'varchar', length: 8, default: 'account' })
+  workerNames: WorkerNames;
 
   /** The extranonce2 size the pool gave at its last subscribe (null: not connected yet): sizes miners' extranonce2. */
   @Column({ name: 'extranonce2_size', type: 'integer', nullable: true })

@@ -5,7 +5,7 @@ import { Algorithm } from './algorithm.entity.js';
 import { UNKNOWN_ALGORITHM } from './algorithms/share-hashers.js';
 import { AlgorithmsService } from './algorithms.service.js';
 import { CreateAlgorithmDto, CreatePoolDto, UpdateAlgorithmDto, UpdatePoolDto } from './dto.js';
-import { Pool, type PoolProtocol } from './pool.entity.js';
+import { Pool, type PoolProtocol, type WorkerNames } from './pool.entity.js';
 import { PoolsService } from './pools.service.js';
 
 export interface PoolView {
@@ -27,6 +27,8 @@ export interface PoolView {
   /** The protocol the proxy speaks to the pool: sv1 or sv2 (with the authority key its certificates must be signed with). */
   protocol: PoolProtocol;
   authorityPubkey: string | null;
+  /** How the pool sees the miners: `account` (one worker) or `rig` (each rig as `account.rig`, SV1 pools). */
+  workerNames: WorkerNames;
 }
 
 export const poolView = (pool: Pool): PoolView => ({
@@ -43,6 +45,7 @@ export const poolView = (pool: Pool): PoolView => ({
   tlsFingerprint: pool.tlsFingerprint ?? null,
   protocol: pool.protocol ?? 'sv1',
   authorityPubkey: pool.authorityPubkey ?? null,
+  workerNames: pool.workerNames ?? 'account',
 });
 
 const algorithmView = (algorithm: Algorithm) => ({ id: algorithm.id, name: algorithm.name, divider: algorithm.divider });

@@ -86,6 +86,7 @@ export class PoolsService {
     pool.tls = dto.tls ?? pool.tlsFingerprint !== null;
     pool.authorityPubkey = dto.authorityPubkey?.trim() ?? null;
     pool.protocol = dto.protocol ?? (pool.authorityPubkey !== null ? 'sv2' : 'sv1');
+    pool.workerNames = dto.workerNames ?? 'account';
     checkProtocol(pool);
     return this.save(pool);
   }
@@ -107,6 +108,7 @@ export class PoolsService {
     else if (dto.authorityPubkey) pool.protocol = 'sv2';
     // Back to SV1: the key goes with it, unless given again (which checkProtocol refuses).
     if (dto.protocol === 'sv1' && dto.authorityPubkey === undefined) pool.authorityPubkey = null;
+    if (dto.workerNames !== undefined) pool.workerNames = dto.workerNames;
     checkProtocol(pool);
     const saved = await this.save(pool);
     this.changes.emit(saved);
