@@ -4,6 +4,7 @@ import { Algorithm } from '../pools/algorithm.entity.js';
 import { Pool } from '../pools/pool.entity.js';
 import { User } from '../users/user.entity.js';
 import { UserBackup } from '../users/user-backup.entity.js';
+import { UserRoute } from '../users/user-route.entity.js';
 import { WorkerStat } from '../accounting/worker-stat.entity.js';
 import { InitialSchema1732500000000 } from './migrations/1732500000000-initial-schema.js';
 import { WorkerStats1732600000000 } from './migrations/1732600000000-worker-stats.js';
@@ -13,10 +14,11 @@ import { Failover1732900000000 } from './migrations/1732900000000-failover.js';
 import { PasswordDigests1733000000000 } from './migrations/1733000000000-password-digests.js';
 import { PoolTls1733100000000 } from './migrations/1733100000000-pool-tls.js';
 import { PoolProtocol1733200000000 } from './migrations/1733200000000-pool-protocol.js';
+import { UserRoutes1733300000000 } from './migrations/1733300000000-user-routes.js';
 import { PoolWorkerNames1733400000000 } from './migrations/1733400000000-pool-worker-names.js';
 import { postgresConnectionUrl } from './postgres-connection.js';
 
-export const ENTITIES = [Algorithm, Pool, User, UserBackup, WorkerStat];
+export const ENTITIES = [Algorithm, Pool, User, UserBackup, UserRoute, WorkerStat];
 export const MIGRATIONS = [
   InitialSchema1732500000000,
   WorkerStats1732600000000,
@@ -26,6 +28,7 @@ export const MIGRATIONS = [
   PasswordDigests1733000000000,
   PoolTls1733100000000,
   PoolProtocol1733200000000,
+  UserRoutes1733300000000,
   PoolWorkerNames1733400000000,
 ];
 

@@ -1,5 +1,20 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsDefined, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsDefined,
+  IsNotEmpty,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
 
 const HOST_PORT =
   '(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+\\]):(?:[1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])';
@@ -37,8 +52,41 @@ export class AccountDto {
 /** Most backup accounts per name (the service checks it too, for callers that skip the DTO). */
 export const MAX_BACKUPS = 8;
 
-/** The original's registration body, with optional backup accounts. Unknown fields are ignored. */
+/** Most routes per name, and the largest weight (routing by weight, issue 23). */
+export const MAX_ROUTES = 8;
+export const MAX_WEIGHT = 100_000;
+
+/** One route: a weight and its accounts (a primary and backups in failover order). */
+export class RouteDto extends AccountDto {
+  @IsDefined({ message: 'weight is required (a number from 0 to 100000)' })
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'weight must be a number from 0 to 100000' })
+  @Min(0, { message: 'weight must be a number from 0 to 100000' })
+  @Max(MAX_WEIGHT, { message: 'weight must be a number from 0 to 100000' })
+  weight: number;
+
+  @IsOptional()
+  @IsArray({ message: 'backups must be an array of {"pool", "user", "password"}' })
+  @ArrayMaxSize(MAX_BACKUPS, { message: `backups must have at most ${MAX_BACKUPS} accounts` })
+  @ValidateNested({ each: true })
+  @Type(() => AccountDto)
+  backups?: AccountDto[];
+}
+
+const ROUTES_TEXT = 'routes must be an array of {"weight", "pool", "user", "password", "backups"}';
+
+/**
+ * The original's registration body, with optional backup accounts, or `routes` (then without pool, user,
+ * password and backups of its own: route 0 is the name's account). Unknown fields are ignored.
+ */
 export class RegisterUserDto extends AccountDto {
+  @IsOptional()
+  @IsArray({ message: ROUTES_TEXT })
+  @ArrayMinSize(1, { message: 'routes must have at least one route' })
+  @ArrayMaxSize(MAX_ROUTES, { message: `routes must have at most ${MAX_ROUTES} routes` })
+  @ValidateNested({ each: true })
+  @Type(() => RouteDto)
+  routes?: RouteDto[];
+
   @IsOptional()
   @IsArray({ message: 'backups must be an array of {"pool", "user", "password"}' })
   @ArrayMaxSize(MAX_BACKUPS, { message: `backups must have at most ${MAX_BACKUPS} accounts` })
@@ -55,4 +103,19 @@ export class ReplaceBackupsDto {
   @ValidateNested({ each: true })
   @Type(() => AccountDto)
   backups: AccountDto[];
+}
+
+// With routes, pool and user belong to the routes: checked only when given (the controller refuses both).
+for (const property of ['pool', 'user'] as const)
+  ValidateIf((body: RegisterUserDto) => body.routes === undefined || body[property] !== undefined)(RegisterUserDto.prototype, property);
+
+/** PUT /api/v1/users/:name/routes: every route; routes[0] is the name's own account (pool and user as registered). */
+export class ReplaceRoutesDto {
+  @IsDefined({ message: 'routes is required (an array of routes, the name\'s own account first)' })
+  @IsArray({ message: ROUTES_TEXT })
+  @ArrayMinSize(1, { message: 'routes must have at least one route' })
+  @ArrayMaxSize(MAX_ROUTES, { message: `routes must have at most ${MAX_ROUTES} routes` })
+  @ValidateNested({ each: true })
+  @Type(() => RouteDto)
+  routes: RouteDto[];
 }

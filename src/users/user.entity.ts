@@ -2,6 +2,7 @@ import { Column, Entity, JoinColumn, ManyToOne, OneToMany, PrimaryColumn, Unique
 import { Pool } from '../pools/pool.entity.js';
 import { passwordColumn } from '../database/secrets.js';
 import { UserBackup } from './user-backup.entity.js';
+import { UserRoute } from './user-route.entity.js';
 
 /** Timestamps are stored as epoch milliseconds: portable between SQLite and PostgreSQL, always UTC. */
 const epochMillis = {
@@ -41,4 +42,12 @@ export class User {
   /** Backup accounts in failover order (loaded with the user). */
   @OneToMany(() => UserBackup, (backup) => backup.user, { eager: true })
   backups: UserBackup[];
+
+  /** Route 0's weight (routing by weight): null means 100, the weight of a name with one route. */
+  @Column({ name: 'route_weight', type: 'double precision', nullable: true })
+  routeWeight: number | null;
+
+  /** The accounts of routes 1, 2, ... (loaded with the user; none for a name with one route). */
+  @OneToMany(() => UserRoute, (route) => route.user, { eager: true })
+  routes: UserRoute[];
 }

@@ -13,7 +13,8 @@ import { isIP } from 'node:net';
 import { UNKNOWN_ALGORITHM } from '../pools/algorithms/share-hashers.js';
 import type { Pool } from '../pools/pool.entity.js';
 import { UserBackup } from './user-backup.entity.js';
-import { MAX_BACKUPS } from './register-user.dto.js';
+import { UserRoute } from './user-route.entity.js';
+import { MAX_BACKUPS, MAX_ROUTES, MAX_WEIGHT } from './register-user.dto.js';
 import { User } from './user.entity.js';
 import { generateUserName, normalizeUserName } from './user-name.js';
 
@@ -61,6 +62,33 @@ export function accountsOf(user: User): NameAccount[] {
   return [user, ...backups];
 }
 
+/** A further route as the API takes it (route 0 is the name's own account and backups). */
+export interface RouteRequest extends BackupRequest {
+  readonly weight: number;
+  readonly backups?: readonly BackupRequest[];
+}
+
+/** One route of a name: its weight and its accounts in failover order. */
+export interface NameRoute {
+  readonly weight: number;
+  readonly accounts: readonly NameAccount[];
+}
+
+/** The weight of a name's only route, and of route 0 when none was given. */
+export const DEFAULT_ROUTE_WEIGHT = 100;
+
+/** A name's routes: route 0 (its own account and backups), then routes 1, 2, ... by index. */
+export function routesOf(user: User): NameRoute[] {
+  const routes: NameRoute[] = [{ weight: user.routeWeight ?? DEFAULT_ROUTE_WEIGHT, accounts: accountsOf(user) }];
+  const rows = [...(user.routes ?? [])].sort((a, b) => a.route - b.route || a.position - b.position);
+  for (const row of rows) {
+    const last = routes.length - 1;
+    if (routes.length - 1 < row.route) routes.push({ weight: row.weight, accounts: [row] });
+    else (routes[last].accounts as NameAccount[]).push(row);
+  }
+  return routes;
+}
+
 /**
  * The extranonce2 size assumed for a pool the proxy has not connected to yet: 4 bytes is what most large
  * pools give, and the smallest that works with a one-byte prefix and a 3-byte miner extranonce2.
@@ -81,6 +109,7 @@ export class UsersService implements OnModuleInit {
    */
   private readonly resolved = new Map<string, { readonly user: User; readonly at: number }>();
   private readonly accountListeners: ((accounts: readonly NameAccount[]) => void)[] = [];
+  private readonly routeListeners: ((user: User) => void)[] = [];
   /** The extranonce2 size new miners are told (see refreshSizing). */
   private minerExtranonce2: number;
 
@@ -114,7 +143,7 @@ export class UsersService implements OnModuleInit {
   async refreshSizing(): Promise<void> {
     try {
       const rows: { size: number | string | null }[] = await this.users.manager.query(
-        'SELECT "extranonce2_size" AS "size" FROM "pools" WHERE "id" IN (SELECT "pool_id" FROM "users" UNION SELECT "pool_id" FROM "user_backups")',
+        'SELECT "extranonce2_size" AS "size" FROM "pools" WHERE "id" IN (SELECT "pool_id" FROM "users" UNION SELECT "pool_id" FROM "user_backups" UNION SELECT "pool_id" FROM "user_routes")',
       );
       // Only sizes learned from a pool count: a pool never reached (a typo, a pool down since registration)
       // must not shrink what the miners of every other name are told. Its own miners are fitted by the
@@ -163,26 +192,73 @@ export class UsersService implements OnModuleInit {
   }
 
   /** Resolves backup accounts: known pools of the primary's algorithm, none the primary itself, none twice. */
-  private async backupsFor(primary: NameAccount, requests: readonly BackupRequest[]): Promise<NameAccount[]> {
-    if (requests.length > MAX_BACKUPS) throw new InvalidAccountError(`at most ${MAX_BACKUPS} backups`);
+  private async backupsFor(primary: NameAccount, requests: readonly BackupRequest[], prefix = ''): Promise<NameAccount[]> {
+    if (requests.length > MAX_BACKUPS) throw new InvalidAccountError(`${prefix}at most ${MAX_BACKUPS} backups`);
     const accounts: NameAccount[] = [];
     for (const [i, request] of requests.entries()) {
       const pool = await this.poolFor(request.pool).catch((error: unknown) => {
         // Say which entry was wrong: the same pool text may be fine as a primary elsewhere.
         if (error instanceof UnsupportedPoolError || error instanceof InvalidAccountError)
-          error.message = `backups[${i}]: ${error.message}`;
+          error.message = `${prefix}backups[${i}]: ${error.message}`;
         throw error;
       });
       const account = { pool, accountUser: request.user, accountPassword: request.password ?? '' };
       const known = [primary, ...accounts];
       if (known.some((other) => sameAccount(other, account)))
-        throw new InvalidAccountError(`backups[${i}]: the same account as the primary or an earlier backup`);
+        throw new InvalidAccountError(`${prefix}backups[${i}]: the same account as the primary or an earlier backup`);
       const [mine, theirs] = [primary.pool.algorithm.name, pool.algorithm.name];
       if (mine !== theirs && mine !== UNKNOWN_ALGORITHM && theirs !== UNKNOWN_ALGORITHM)
-        throw new InvalidAccountError(`backups[${i}]: pool ${pool.address} is ${theirs}, the primary ${primary.pool.address} is ${mine}`);
+        throw new InvalidAccountError(`${prefix}backups[${i}]: pool ${pool.address} is ${theirs}, the primary ${primary.pool.address} is ${mine}`);
       accounts.push(account);
     }
     return accounts;
+  }
+
+  /**
+   * Resolves routes 1, 2, ... (each a primary and its backups, of the name's algorithm) and checks the
+   * weights: numbers 0..MAX_WEIGHT, at most MAX_ROUTES routes, at least one weight above 0.
+   */
+  private async routesFor(primary: NameAccount, weight0: number, requests: readonly RouteRequest[]): Promise<NameRoute[]> {
+    if (requests.length + 1 > MAX_ROUTES) throw new InvalidAccountError(`routes: at most ${MAX_ROUTES} routes`);
+    const weights = [weight0, ...requests.map((request) => request.weight)];
+    for (const [i, weight] of weights.entries())
+      if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > MAX_WEIGHT)
+        throw new InvalidAccountError(`routes[${i}].weight: must be a number from 0 to ${MAX_WEIGHT}`);
+    if (!weights.some((weight) => weight > 0)) throw new InvalidAccountError('routes: at least one route needs a weight above 0');
+    const routes: NameRoute[] = [];
+    for (const [i, request] of requests.entries()) {
+      const prefix = `routes[${i + 1}].`;
+      const pool = await this.poolFor(request.pool).catch((error: unknown) => {
+        if (error instanceof UnsupportedPoolError || error instanceof InvalidAccountError) error.message = `${prefix.slice(0, -1)}: ${error.message}`;
+        throw error;
+      });
+      const [mine, theirs] = [primary.pool.algorithm.name, pool.algorithm.name];
+      if (mine !== theirs && mine !== UNKNOWN_ALGORITHM && theirs !== UNKNOWN_ALGORITHM)
+        throw new InvalidAccountError(`${prefix.slice(0, -1)}: pool ${pool.address} is ${theirs}, route 0's ${primary.pool.address} is ${mine}`);
+      const own = { pool, accountUser: request.user, accountPassword: request.password ?? '' };
+      const backups = await this.backupsFor(own, request.backups ?? [], prefix);
+      routes.push({ weight: request.weight, accounts: [own, ...backups] });
+    }
+    return routes;
+  }
+
+  private async storeRoutes(manager: EntityManager, name: string, routes: readonly NameRoute[]): Promise<UserRoute[]> {
+    await manager.delete(UserRoute, { userName: name });
+    const rows = routes.flatMap((route, i) =>
+      route.accounts.map((account, position) =>
+        manager.create(UserRoute, {
+          userName: name,
+          route: i + 1,
+          position,
+          weight: route.weight,
+          pool: account.pool,
+          accountUser: account.accountUser,
+          accountPassword: account.accountPassword,
+        }),
+      ),
+    );
+    if (rows.length > 0) await manager.insert(UserRoute, rows);
+    return rows;
   }
 
   private async storeBackups(manager: EntityManager, name: string, backups: readonly NameAccount[]): Promise<UserBackup[]> {
@@ -210,15 +286,23 @@ export class UsersService implements OnModuleInit {
     accountUser: string,
     accountPassword: string,
     backupRequests?: readonly BackupRequest[],
+    routing?: { readonly weight: number; readonly routes: readonly RouteRequest[] },
   ): Promise<Registration> {
-    const pool = await this.poolFor(poolAddress);
+    const pool = await this.poolFor(poolAddress).catch((error: unknown) => {
+      if (routing && (error instanceof UnsupportedPoolError || error instanceof InvalidAccountError)) error.message = `routes[0]: ${error.message}`;
+      throw error;
+    });
     const primary = { pool, accountUser, accountPassword };
-    const backups = backupRequests ? await this.backupsFor(primary, backupRequests) : [];
+    const backups = backupRequests ? await this.backupsFor(primary, backupRequests, routing ? 'routes[0].' : '') : [];
+    const routes = routing ? await this.routesFor(primary, routing.weight, routing.routes) : [];
 
     const passwordDigest = secretBox().digest(accountPassword);
     const credentials = { pool: { id: pool.id }, accountUser, passwordDigest };
     const existing = await this.users.findOneBy(credentials);
-    if (existing) return { user: this.sameBackupsOrConflict(existing, backupRequests ? backups : null), created: false };
+    if (existing) {
+      this.sameBackupsOrConflict(existing, backupRequests ? backups : null);
+      return { user: this.sameRoutesOrConflict(existing, routing ? { weight: routing.weight, routes } : null), created: false };
+    }
 
     for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
       const name = generateUserName();
@@ -232,14 +316,18 @@ export class UsersService implements OnModuleInit {
         createdAt: new Date(),
         lastSeenAt: null,
         backups: [],
+        routeWeight: routing && routes.length > 0 ? routing.weight : null,
+        routes: [],
       });
       try {
         await this.users.manager.transaction(async (manager) => {
           await manager.insert(User, user);
           user.backups = await this.storeBackups(manager, name, backups);
+          user.routes = await this.storeRoutes(manager, name, routes);
         });
-        this.logger.log(`registered user ${name} for pool ${pool.address}${backups.length ? ` with ${backups.length} backup(s)` : ''}`);
-        this.learnPoolSizes([primary, ...backups]);
+        const routed = routes.length > 0 ? `, ${routes.length + 1} routes` : '';
+        this.logger.log(`registered user ${name} for pool ${pool.address}${backups.length ? ` with ${backups.length} backup(s)` : ''}${routed}`);
+        this.learnPoolSizes([primary, ...backups, ...routes.flatMap((route) => route.accounts)]);
         void this.refreshSizing();
         return { user, created: true };
       } catch (error) {
@@ -268,6 +356,52 @@ export class UsersService implements OnModuleInit {
     throw new ConflictException(
       `these credentials are registered as ${existing.name} with other backups; change them with PUT /api/v1/users/${existing.name}/backups`,
     );
+  }
+
+  private sameRoutesOrConflict(existing: User, routing: { weight: number; routes: NameRoute[] } | null): User {
+    if (routing === null) return existing;
+    const stored = routesOf(existing);
+    const wanted = routing.routes.length > 0 ? [{ weight: routing.weight, accounts: [] }, ...routing.routes] : [{ weight: DEFAULT_ROUTE_WEIGHT, accounts: [] }];
+    const same =
+      stored.length === wanted.length &&
+      stored.every(
+        (route, i) =>
+          route.weight === wanted[i].weight &&
+          (i === 0 || (route.accounts.length === wanted[i].accounts.length && route.accounts.every((account, j) => sameAccount(account, wanted[i].accounts[j])))),
+      );
+    if (same) return existing;
+    throw new ConflictException(
+      `these credentials are registered as ${existing.name} with other routes; change them with PUT /api/v1/users/${existing.name}/routes`,
+    );
+  }
+
+  /**
+   * Replaces a name's routes (management API). Route 0 stays the name's own account (its pool and user
+   * identify the name): its weight and backups change; routes 1, 2, ... are replaced. Miners are placed on
+   * the new routes at the router's next tick (routing.service.ts), new miners at once.
+   */
+  async replaceRoutes(name: string, weight0: number, backupRequests: readonly BackupRequest[] | undefined, requests: readonly RouteRequest[]): Promise<User> {
+    const user = await this.find(name);
+    if (!user) throw new NotFoundException(`user ${name} does not exist`);
+    const backups = backupRequests ? await this.backupsFor(user, backupRequests, 'routes[0].') : null;
+    const routes = await this.routesFor(user, weight0, requests);
+    await this.users.manager.transaction(async (manager) => {
+      if (backups) user.backups = await this.storeBackups(manager, user.name, backups);
+      user.routes = await this.storeRoutes(manager, user.name, routes);
+      user.routeWeight = routes.length > 0 ? weight0 : null;
+      await manager.update(User, { name: user.name }, { routeWeight: user.routeWeight });
+    });
+    this.resolved.delete(user.name);
+    this.logger.log(`user ${user.name}: ${routes.length + 1} route(s) set`);
+    this.learnPoolSizes([...(backups ?? []), ...routes.flatMap((route) => route.accounts)]);
+    for (const listener of this.routeListeners) listener(user);
+    void this.refreshSizing();
+    return user;
+  }
+
+  /** Called with a name whose routes were replaced (the routing follows at once). */
+  onRoutesChanged(listener: (user: User) => void): void {
+    this.routeListeners.push(listener);
   }
 
   /** Replaces a name's backup accounts (management API); miners pick the new list up on their next authorize. */
