@@ -25,6 +25,12 @@ export interface SimPoolOptions {
   keepJobs?: number;
   /** Reject an ntime before the job's or more than 7000 s past the pool's clock as `invalid ntime` (ckpool's rule). */
   checkNtime?: boolean;
+  /**
+   * Further authorizations on a connection (`account.worker`): `accept` adds the worker (its shares are
+   * taken under its name as well as the first's), `refuse` answers false, `error` answers error 24.
+   * Unset: a later authorize replaces the connection's user (the default, as before).
+   */
+  workers?: 'accept' | 'refuse' | 'error';
 }
 
 /** ckpool's margin for an ntime ahead of its clock ("time too new"). */
@@ -59,6 +65,8 @@ export class PoolPeer {
   extranonce1: string;
   extranonce2Size: number;
   user: string | null = null;
+  /** Workers authorized after the first (the `workers` option). */
+  readonly workers = new Set<string>();
   versionMask: number | null = null;
   readonly jobs = new Map<string, SimJob>();
   readonly seen = new Set<string>();
@@ -101,12 +109,15 @@ export class PoolPeer {
 
 export class SimPool {
   readonly options: Required<
-    Omit<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits' | 'submitDelayMs' | 'keepJobs' | 'checkNtime'>
+    Omit<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits' | 'submitDelayMs' | 'keepJobs' | 'checkNtime' | 'workers'>
   > &
-    Pick<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits' | 'submitDelayMs' | 'keepJobs' | 'checkNtime'>;
+    Pick<SimPoolOptions, 'accounts' | 'versionMask' | 'silentSubmits' | 'submitDelayMs' | 'keepJobs' | 'checkNtime' | 'workers'>;
   readonly peers = new Set<PoolPeer>();
   readonly shares: ReceivedShare[] = [];
   readonly methods: string[] = [];
+  /** Every mining.authorize's user, and every mining.subscribe's user agent, in order of arrival. */
+  readonly authorizations: string[] = [];
+  readonly userAgents: string[] = [];
   private server: Server | null = null;
   private jobCounter = 0;
   private difficulty: number;
@@ -127,6 +138,7 @@ export class SimPool {
       algorithm: options.algorithm ?? 'sha256',
       keepJobs: options.keepJobs,
       checkNtime: options.checkNtime,
+      workers: options.workers,
     };
     this.difficulty = this.options.difficulty;
   }
@@ -237,6 +249,7 @@ export class SimPool {
         return reply({ 'version-rolling': true, 'version-rolling.mask': peer.versionMask.toString(16).padStart(8, '0') });
       }
       case 'mining.subscribe':
+        this.userAgents.push(String(message.params?.[0] ?? ''));
         return reply([
           [
             ['mining.set_difficulty', 'd1'],
@@ -247,6 +260,14 @@ export class SimPool {
         ]);
       case 'mining.authorize': {
         const [user, password] = message.params as [string, string];
+        this.authorizations.push(user);
+        const workers = this.options.workers;
+        if (workers && peer.user !== null && user !== peer.user) {
+          if (workers === 'refuse') return reply(false);
+          if (workers === 'error') return reply(null, [24, 'unknown worker', null]);
+          peer.workers.add(user);
+          return reply(true);
+        }
         if (this.options.accounts && this.options.accounts[user] !== password) return reply(false, [24, 'unauthorized worker', null]);
         peer.user = user;
         reply(true);
@@ -278,7 +299,7 @@ export class SimPool {
       if (verdict === 'accepted') reply(true);
       else reply(false, [code, reason, null]);
     };
-    if (user !== peer.user) return record('rejected', 24, 'unauthorized worker');
+    if (user !== peer.user && !peer.workers.has(user)) return record('rejected', 24, 'unauthorized worker');
     const job = peer.jobs.get(jobId);
     if (!job) return record('rejected', 21, 'job not found');
     if (typeof extranonce2 !== 'string' || extranonce2.length !== peer.extranonce2Size * 2)

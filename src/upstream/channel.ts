@@ -6,6 +6,7 @@ import type { PoolExtranonce, PoolJob } from '../protocol/pool-messages.js';
 import type { FanOut } from './fan-out.js';
 import type { PoolAccount, PoolConnectionListener, ShareVerdict } from './pool-connection.js';
 import type { UpstreamConnection } from './upstream-connection.js';
+import { ChannelWorkers, workerName, type ChannelWorker, type WorkerNames } from './worker-names.js';
 
 /** The channel's pool connection, whichever protocol its account speaks (SV1 or SV2): the seam of design.md. */
 type PoolConnection = UpstreamConnection;
@@ -115,6 +116,10 @@ export type ChannelVerdict = ShareVerdict | { readonly accepted: false; readonly
 export interface ChannelMember {
   /** The session's own extranonce1 (hex), unique on the channel. */
   readonly prefix: string;
+  /** The rig label of the miner's login (`name.rig`), null without one: its worker name where the pool takes rigs. */
+  readonly rig?: string | null;
+  /** The user agent the miner subscribed with (null: none). */
+  readonly userAgent?: string | null;
   /** Connected (or reconnected, failed over, or the pool changed its extranonce): old jobs are void, a clean job follows. */
   channelReady(channel: Channel): void;
   channelJob(job: ChannelJob, channel: Channel): void;
@@ -168,6 +173,8 @@ export interface ChannelOptions {
   readonly jobTimeoutMs: number;
   /** A higher account must stay up this long before the sessions go back to it. */
   readonly failbackAfterMs: number;
+  /** How the pool of an account (by index) sees the miners, asked at each connection; default `account`. */
+  readonly workerNames?: (index: number) => WorkerNames;
 }
 
 /** Builds the pool connection of one account, reporting to the listener given. */
@@ -262,6 +269,10 @@ export class Channel {
   private idleTimer: NodeJS.Timeout | null = null;
   /** mining.set_difficulty lines by value, encoded once for every miner told the same difficulty. */
   private readonly difficultyLines = new Map<number, Buffer>();
+  /** The members' rigs and their worker names on the connection (workerNames `rig`). */
+  private readonly workers = new ChannelWorkers<ChannelMember>();
+  private workerRefusalLogged = false;
+  private workerBoundLogged = false;
   closed = false;
   /** The account whose connection the service counts as up (null: none). */
   countedUp: number | null = null;
@@ -359,6 +370,33 @@ export class Channel {
     this.slots.set(member, slot);
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
+    this.joinWorker(member);
+  }
+
+  /** The member's rig changed (authorized again with another label): its shares follow the new worker name. */
+  rigChanged(member: ChannelMember): void {
+    if (this.slots.has(member)) this.joinWorker(member);
+  }
+
+  /**
+   * The user agent every member subscribed with, when they all agree (one firmware): the channel subscribes
+   * with it at its next connection. Null when they differ, or none sent one.
+   */
+  get commonUserAgent(): string | null {
+    let common: string | null = null;
+    for (const member of this.members.values()) {
+      const agent = member.userAgent ?? null;
+      if (!agent || (common !== null && agent !== common)) return null;
+      common = agent;
+    }
+    return common;
+  }
+
+  /** Worker names authorized on the channel's connection now (the account's not counted). */
+  get authorizedWorkers(): string[] {
+    const names: string[] = [];
+    for (const worker of this.workers.all()) if (worker.authorized && worker.name) names.push(worker.name);
+    return names;
   }
 
   /** The member's slot byte (hex), '' where the channel has none. */
@@ -381,6 +419,7 @@ export class Channel {
     if (slot === undefined) return;
     this.members.delete(`${slot}:${member.prefix}`);
     this.slots.delete(member);
+    this.workers.leave(member);
     this.vacated.add(`${slot}:${member.prefix}`);
     if (this.members.size > 0 || this.closed) return;
     this.idleTimer = setTimeout(() => {
@@ -438,10 +477,19 @@ export class Channel {
    * Forwards a share of a job (the pool's job id goes to the pool). A rejection that comes with the
    * connection gone (down, closed, or left for another account) is the proxy's answer, not the pool's.
    */
-  submit(job: ChannelJob, extranonce2: string, ntime: string, nonce: string, versionBits?: string): Promise<ChannelVerdict> {
+  submit(
+    job: ChannelJob,
+    extranonce2: string,
+    ntime: string,
+    nonce: string,
+    versionBits?: string,
+    member?: ChannelMember,
+  ): Promise<ChannelVerdict> {
     const connection = this.connection;
+    // The member's worker name once the pool authorized it; until then (and for rigs it refused) the account's.
+    const worker = member ? this.workers.nameOf(member) : undefined;
     return connection
-      .submit(job.job.jobId, extranonce2, ntime, nonce, versionBits)
+      .submit(job.job.jobId, extranonce2, ntime, nonce, versionBits, worker)
       .then((verdict) =>
         verdict.accepted || (connection.isReady && connection === this.connection) ? verdict : { ...verdict, poolDown: true },
       );
@@ -536,6 +584,8 @@ export class Channel {
     this.leaving = null;
     // A new connection (a reconnect, another pool): what the last one kept says nothing about it.
     this.jobWindow = DEFAULT_JOB_WINDOW;
+    this.workers.reset();
+    if (this.takesRigs()) for (const worker of this.workers.all()) this.authorizeWorker(worker);
     this.renew();
     this.armJobTimer();
     // The pool's first job usually arrives before its authorize answer: it goes out now, clean.
@@ -615,6 +665,49 @@ export class Channel {
   private describe(index: number): string {
     const { address, account } = this.accounts[index];
     return `${index === 0 ? 'primary' : `backup ${index}`} ${address} (account ${account.user})`;
+  }
+
+  // ---- worker names ----
+
+  /** The active account's pool sees each rig (workerNames `rig`) and its protocol has several authorizations (SV1). */
+  private takesRigs(): boolean {
+    return this.options.workerNames?.(this.activeIndex) === 'rig' && this.connection?.authorizeWorker !== undefined;
+  }
+
+  private joinWorker(member: ChannelMember): void {
+    const joined = this.workers.join(member, member.rig ?? null);
+    if (joined === null) {
+      if (member.rig && !this.workerBoundLogged && this.workers.size > 0) {
+        this.workerBoundLogged = true;
+        this.logger.warn(`${this.label}: ${this.workers.size} worker names on the channel already: further rigs mine as the account`);
+      }
+      return;
+    }
+    if (joined.created && this.connection?.isReady && this.takesRigs()) this.authorizeWorker(joined.worker);
+  }
+
+  /** Asks the pool for the worker on the current connection; shares go under the account's name until it says yes. */
+  private authorizeWorker(worker: ChannelWorker): void {
+    const index = this.activeIndex;
+    if (this.workers.isRefused(index, worker.label)) return;
+    const connection = this.connection;
+    const name = workerName(connection.account.user, worker.label);
+    worker.name = name;
+    void connection.authorizeWorker!(name).then((refusal) => {
+      // Answered on a connection the channel has left, or for a rig gone since: nothing to record.
+      if (this.closed || connection !== this.connection || !connection.isReady || worker.name !== name) return;
+      if (refusal === null) {
+        worker.authorized = true;
+        return;
+      }
+      this.workers.refuse(index, worker.label);
+      this.host.poolProtocolError(this, 'worker_refused');
+      if (this.workerRefusalLogged) return;
+      this.workerRefusalLogged = true;
+      this.logger.warn(
+        `${this.label}: pool ${this.poolAddress} refused worker ${name} (${refusal}): its rig mines as the account; further refusals are not logged`,
+      );
+    });
   }
 
   // ---- failback ----

@@ -14,6 +14,7 @@ import { POOL_DIFFICULTY_FLOOR } from './pool-limits.js';
 import { SV2_METRIC, sv2SecurityFailure } from './sv2-metrics.js';
 import { DEFAULT_NOMINAL_HASH_RATE, isSv2SecurityReason, Sv2PoolConnection } from './sv2-pool-connection.js';
 import type { UpstreamConnection } from './upstream-connection.js';
+import type { WorkerNames } from './worker-names.js';
 
 export const USER_AGENT = 'stratum-proxy/0.1.0';
 
@@ -279,7 +280,7 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
       account,
       publicOnly: this.publicOnly(pool),
     }));
-    const channel = new Channel(
+    const channel: Channel = new Channel(
       this.nextId++,
       key,
       accounts,
@@ -291,6 +292,8 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
         smallestPoolExtranonce2: smallestKnown(request.accounts.map(({ pool }) => pool.extranonce2Size)),
         jobTimeoutMs: upstream.jobTimeoutMs,
         failbackAfterMs: upstream.failbackAfterMs,
+        // Asked at each connection, so that a change by the pools API applies from the channel's next one.
+        workerNames: (index): WorkerNames => this.poolOf(channel, index)?.workerNames ?? 'account',
       },
       this,
       this.fanOut,
@@ -307,6 +310,8 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
           notifyCache: this.notifyCacheFor(account.address),
           publicOnly: account.publicOnly,
           difficultyFloor: POOL_DIFFICULTY_FLOOR,
+          // One firmware on the whole channel: the pool sees it, as it would with the miners connected directly.
+          subscribeUserAgent: () => channel.commonUserAgent ?? USER_AGENT,
         }),
         listener,
         label,
@@ -347,7 +352,7 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
 
   /** The options every pool connection shares (--upstream.*), with what differs for this one. */
   private connectionOptions(
-    specific: Pick<PoolConnectionOptions, 'versionRollingMask' | 'notifyCache' | 'publicOnly' | 'difficultyFloor'>,
+    specific: Pick<PoolConnectionOptions, 'versionRollingMask' | 'notifyCache' | 'publicOnly' | 'difficultyFloor' | 'subscribeUserAgent'>,
   ): PoolConnectionOptions {
     const { maxLineLength, connectTimeoutMs, submitTimeoutMs } = this.config.upstream;
     return { userAgent: USER_AGENT, maxLineLength, connectTimeoutMs, submitTimeoutMs, ...specific };

@@ -42,6 +42,8 @@ export interface PoolAccount {
 
 export interface PoolConnectionOptions {
   readonly userAgent: string;
+  /** The user agent each subscribe sends, asked at every (re)connect (a channel's miners' common one); default userAgent. */
+  readonly subscribeUserAgent?: () => string;
   readonly maxLineLength: number;
   readonly connectTimeoutMs: number;
   readonly submitTimeoutMs: number;
@@ -191,11 +193,19 @@ export class PoolConnection {
   }
 
   /** Forwards a share; resolves with the pool's verdict, or error 20 after submitTimeoutMs. */
-  submit(jobId: string, extranonce2: string, ntime: string, nonce: string, versionBits?: string): Promise<ShareVerdict> {
+  /** `worker`: a worker name authorized on this connection (authorizeWorker); the account's by default. */
+  submit(
+    jobId: string,
+    extranonce2: string,
+    ntime: string,
+    nonce: string,
+    versionBits?: string,
+    worker?: string,
+  ): Promise<ShareVerdict> {
     if (this.state !== 'ready') {
       return Promise.resolve({ accepted: false, error: new StratumError(StratumErrorCode.Other, 'pool connection is down') });
     }
-    const params = [this.account.user, jobId, extranonce2, ntime, nonce];
+    const params = [worker ?? this.account.user, jobId, extranonce2, ntime, nonce];
     if (versionBits !== undefined) params.push(versionBits);
     return this.request('mining.submit', params, this.options.submitTimeoutMs).then((response) => {
       if (response === null) {
@@ -209,6 +219,18 @@ export class PoolConnection {
       if (response.result === true && !error) return { accepted: true };
       return { accepted: false, error: error ?? new StratumError(StratumErrorCode.Other, 'rejected by the pool') };
     });
+  }
+
+  /**
+   * One more worker on this connection (`account.rig`, with the account's password), as Stratum allows
+   * several authorizations per connection: null when the pool accepted it, else why not (a timeout too).
+   */
+  async authorizeWorker(name: string): Promise<string | null> {
+    if (this.state !== 'ready') return 'pool connection is down';
+    const response = await this.request('mining.authorize', [name, this.account.password], this.options.submitTimeoutMs);
+    if (response === null) return 'no answer in time';
+    if (response.result === true && !response.error) return null;
+    return normalizeError(response.error)?.message ?? 'authorization refused';
   }
 
   /** Passes a miner's difficulty hint on (now, and after every reconnect). */
@@ -320,7 +342,7 @@ export class PoolConnection {
       requests.push(this.request('mining.configure', params, configureTimeoutMs));
     }
     // Pipelined, as real miners do: the replies are matched by id.
-    const subscribe = this.request('mining.subscribe', [this.options.userAgent]);
+    const subscribe = this.request('mining.subscribe', [this.options.subscribeUserAgent?.() ?? this.options.userAgent]);
     const authorize = this.request('mining.authorize', [this.account.user, this.account.password]);
     const [configured] = requests.length > 0 ? await Promise.all(requests) : [null];
     const subscribed = await subscribe;

@@ -18,7 +18,10 @@ export interface UpstreamConnection {
   start(): void;
   setListener(listener: PoolConnectionListener): void;
   restart(reason: string): void;
-  submit(jobId: string, extranonce2: string, ntime: string, nonce: string, versionBits?: string): Promise<ShareVerdict>;
+  /** `worker`: a name authorized by authorizeWorker (SV1); SV2 has one identity per channel and takes none. */
+  submit(jobId: string, extranonce2: string, ntime: string, nonce: string, versionBits?: string, worker?: string): Promise<ShareVerdict>;
+  /** One more worker name on the connection (SV1's several authorizations): null when accepted, else why not. SV2: absent. */
+  authorizeWorker?(name: string): Promise<string | null>;
   suggestDifficulty(difficulty: number): void;
   /** The measured hashrate of the connection's miners (h/s): SV2 sends it as UpdateChannel; SV1 has no such message. */
   updateNominalHashRate?(hashRate: number): void;

@@ -97,6 +97,8 @@ export class MinerSession implements ChannelMember {
   connection: StratumConnection | null;
   user: User | null = null;
   rig: string | null = null;
+  /** The user agent the miner subscribed with (null: none): a channel whose miners all agree subscribes with it. */
+  userAgent: string | null = null;
   extranonce2Size: number;
   /** The version-rolling mask agreed with the miner (null: not negotiated). */
   versionMask: number | null = null;
@@ -228,7 +230,9 @@ export class MinerSession implements ChannelMember {
     }
     if (this.user?.name === user.name && this.channel && !this.channel.closed) {
       // Same name again (typically after a resume): nothing moves, the miner gets its work again.
+      const rigChanged = this.rig !== request.rig;
       this.rig = request.rig;
+      if (rigChanged) this.channel.rigChanged(this);
       this.state = 'authorized';
       this.host.workerConnected(this);
       connection.replyResult(requestId, true);
@@ -397,7 +401,7 @@ export class MinerSession implements ChannelMember {
     this.host.shareForwarded(this, poolDifficulty);
     probation?.forwarded();
     if (answerNow && requestId !== null) connection?.replyResult(requestId, true);
-    void channel.submit(job, slot + coinbaseExtranonce2, share.ntime, share.nonce, share.versionBits).then((verdict) => {
+    void channel.submit(job, slot + coinbaseExtranonce2, share.ntime, share.nonce, share.versionBits, this).then((verdict) => {
       const roundTrip = (performance.now() - sentAt) / 1000;
       if (verdict.accepted) {
         this.host.shareAnswered(this, poolDifficulty, { accepted: true }, roundTrip);

@@ -96,6 +96,7 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
       return current.subscribeResult();
     }
     const result = current.subscribeResult();
+    current.userAgent = request.userAgent || null;
     this.logger.log(
       `${current.label}: subscribed (${request.userAgent || 'no user agent'}), extranonce1 ${current.prefix}, extranonce2 size ${current.extranonce2Size}`,
     );
