@@ -1,5 +1,6 @@
 // What one pool connection may cost the proxy: a budget of notifications, jobs coalesced to a broadcast rate, a difficulty floor.
 import type { PoolJob } from '../protocol/pool-messages.js';
+import type { PoolProtocolErrorKind } from './pool-connection.js';
 
 /** Defaults, documented in the README's Security section. */
 export const POOL_NOTIFY_LIMITS = {
@@ -107,3 +108,80 @@ export class JobCoalescer {
  * A pool asking for less (1e-300) is given the floor: shares at it still meet the pool's target.
  */
 export const POOL_DIFFICULTY_FLOOR = 2 ** -30;
+
+export interface PoolLimitsOptions {
+  /** Notifications a pool may push (per second sustained, at once) and the shortest time between two job broadcasts. */
+  readonly notifyLimits?: { readonly ratePerSecond: number; readonly burst: number; readonly jobIntervalMs: number };
+  /** The lowest difficulty passed on: a pool asking for less gets this (logged once, counted). */
+  readonly difficultyFloor?: number;
+}
+
+/**
+ * What one pool connection (SV1 or SV2) holds its pool to: the notification budget, the coalescing of its
+ * jobs and the difficulty floor. What the pool does wrong is told to the owner every time (counted) and
+ * logged once per connection and kind, so a pool cannot fill the log either.
+ */
+export class PoolLimits {
+  private readonly budget: NotifyBudget;
+  private readonly logged = new Set<string>();
+  /** Jobs on their way to the miners, at most one broadcast per jobIntervalMs. */
+  readonly jobs: JobCoalescer;
+  /** Floods seen on this connection: each one doubles the wait before the next attempt. */
+  floods = 0;
+
+  constructor(
+    private readonly options: PoolLimitsOptions,
+    deliverJob: (job: PoolJob) => void,
+    /** Logs a warning about the pool (the connection prefixes who and where). */
+    private readonly warn: (text: string) => void,
+    /** Tells the owner (counted as proxy_protocol_errors_total{side="pool"}). */
+    private readonly report: (kind: PoolProtocolErrorKind) => void,
+  ) {
+    const limits = options.notifyLimits ?? POOL_NOTIFY_LIMITS;
+    this.budget = new NotifyBudget(limits.ratePerSecond, limits.burst);
+    this.jobs = new JobCoalescer(limits.jobIntervalMs, deliverJob);
+  }
+
+  /** A new connection: a full budget, nothing waiting. */
+  reset(): void {
+    this.budget.reset();
+    this.jobs.discard();
+  }
+
+  /** True the first time a kind of event is seen on this connection (what a pool can trigger is logged once). */
+  firstTime(kind: string): boolean {
+    if (this.logged.has(kind)) return false;
+    this.logged.add(kind);
+    return true;
+  }
+
+  /** The pool did something wrong: counted each time, `detail` logged the first time. */
+  breach(kind: PoolProtocolErrorKind, detail: string): void {
+    if (this.firstTime(kind)) this.warn(`${detail}; further ones are counted, not logged`);
+    this.report(kind);
+  }
+
+  /**
+   * Counts one notification against the budget. False when over it: the pool is flooding (logged once,
+   * counted as `flood`); the caller drops the connection, waiting longer with each flood.
+   */
+  admit(): boolean {
+    if (this.budget.take()) return true;
+    const limits = this.options.notifyLimits ?? POOL_NOTIFY_LIMITS;
+    this.floods++;
+    if (this.firstTime('flood'))
+      this.warn(
+        `sent more notifications than its budget (${limits.ratePerSecond} a second, ${limits.burst} at once): dropped; further floods are counted, not logged`,
+      );
+    this.report('flood');
+    return false;
+  }
+
+  /** The difficulty passed on for what the pool asked: never below the floor (a lower one is counted as `low_difficulty`). */
+  difficulty(asked: number): number {
+    const floor = this.options.difficultyFloor ?? 0;
+    if (asked >= floor) return asked;
+    this.breach('low_difficulty', `asked for difficulty ${asked}, below the floor ${floor}: miners get the floor`);
+    return floor;
+  }
+}

@@ -3,7 +3,6 @@ import { connect, isIP, Socket } from 'node:net';
 import { StratumError, StratumErrorCode } from '../protocol/errors.js';
 import { nonPublicReason } from '../pools/public-address.js';
 import { isHex } from '../protocol/hex.js';
-import type { PoolExtranonce, PoolJob } from '../protocol/pool-messages.js';
 import { rolledVersion } from '../protocol/share-hash.js';
 import { decodeAuthorityKey } from '../protocol/sv2/authority-key.js';
 import { ByteQueue } from '../protocol/sv2/byte-queue.js';
@@ -40,6 +39,7 @@ import {
   type PoolConnectionOptions,
   type ShareVerdict,
 } from './pool-connection.js';
+import { ReconnectingPoolConnection } from './reconnecting-pool-connection.js';
 import type { UpstreamConnection } from './upstream-connection.js';
 
 /** An account on an SV2 pool: no password, but the authority key the pool publishes (base58check). */
@@ -64,8 +64,6 @@ export const SV2_VERSION_ROLLING_BITS = 0x1fffffe0;
 export const DEFAULT_NOMINAL_HASH_RATE = 1e12;
 export const DEFAULT_MIN_EXTRANONCE_SIZE = 8;
 const MAX_TARGET = (1n << 256n) - 1n;
-const DEFAULT_INITIAL_BACKOFF_MS = 1000;
-const DEFAULT_MAX_BACKOFF_MS = 30_000;
 /** Jobs of the current block kept for submits (the channel keeps as many). */
 const MAX_ACTIVE_JOBS = 32;
 /** Future jobs waiting for their prev hash. */
@@ -82,6 +80,17 @@ export function isSv2SecurityReason(reason: string): boolean {
   return reason.startsWith(SV2_SECURITY_REASON_PREFIX);
 }
 
+/** Answers to what the proxy asked; everything else a pool sends is pushed, and counts against its notification budget. */
+const ANSWERS: ReadonlySet<string> = new Set([
+  'SetupConnection.Success',
+  'SetupConnection.Error',
+  'OpenExtendedMiningChannel.Success',
+  'OpenMiningChannel.Error',
+  'SubmitShares.Success',
+  'SubmitShares.Error',
+  'UpdateChannel.Error',
+]);
+
 interface InFlightShare {
   readonly resolve: (verdict: ShareVerdict) => void;
   readonly timer: NodeJS.Timeout;
@@ -92,7 +101,6 @@ interface ActiveJob {
   readonly mask: number;
 }
 
-type State = 'idle' | 'connecting' | 'ready' | 'waiting' | 'closed';
 type Stage = 'tcp' | 'noise' | 'setup' | 'open' | 'first-job';
 
 /**
@@ -102,18 +110,12 @@ type Stage = 'tcp' | 'noise' | 'setup' | 'open' | 'first-job';
  * matched by sequence number. Ready once the channel is open and its first job minable. Dropped connections
  * are retried with backoff (1 s doubling to 30 s) until the owner closes it.
  */
-export class Sv2PoolConnection implements UpstreamConnection {
-  private readonly logger = new Logger(Sv2PoolConnection.name);
-  private socket: Socket | null = null;
+export class Sv2PoolConnection extends ReconnectingPoolConnection implements UpstreamConnection {
+  protected readonly logger = new Logger(Sv2PoolConnection.name);
   private encoder: Sv2TransportEncoder | null = null;
-  private state: State = 'idle';
   private stage: Stage = 'tcp';
-  private backoffMs: number;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private port: number;
   private readonly authorityKey: Buffer | null;
   private readonly authorityKeyError: string | null;
-  private readonly logged = new Set<string>();
   private nextRequestId = 1;
   private openRequestId = 0;
   private channelId = 0;
@@ -128,20 +130,14 @@ export class Sv2PoolConnection implements UpstreamConnection {
   private prevHash: SetNewPrevHash | null = null;
   private nominalHashRate: number;
   private maxTarget = MAX_TARGET;
-  extranonce: PoolExtranonce | null = null;
-  versionMask: number | null = null;
-  difficulty: number | null = null;
-  lastJob: PoolJob | null = null;
 
   constructor(
-    readonly account: Sv2PoolAccount,
+    override readonly account: Sv2PoolAccount,
     private readonly options: Sv2PoolConnectionOptions,
-    private listener: PoolConnectionListener,
-    /** Prefix of log lines: who this connection serves. */
-    private readonly label: string,
+    listener: PoolConnectionListener,
+    label: string,
   ) {
-    this.port = account.port;
-    this.backoffMs = options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
+    super(account, options, listener, label);
     this.nominalHashRate = options.nominalHashRate ?? DEFAULT_NOMINAL_HASH_RATE;
     let key: Buffer | null = null;
     let keyError: string | null = null;
@@ -154,32 +150,8 @@ export class Sv2PoolConnection implements UpstreamConnection {
     this.authorityKeyError = keyError;
   }
 
-  get address(): string {
-    return `${this.account.host}:${this.account.port}`;
-  }
-
-  get isReady(): boolean {
-    return this.state === 'ready';
-  }
-
-  get isClosed(): boolean {
-    return this.state === 'closed';
-  }
-
   get sharesInFlight(): number {
     return this.inFlight.size;
-  }
-
-  start(): void {
-    if (this.state === 'idle') this.open();
-  }
-
-  setListener(listener: PoolConnectionListener): void {
-    this.listener = listener;
-  }
-
-  restart(reason: string): void {
-    if (this.socket) this.down(this.socket, reason);
   }
 
   /** Forwards a share as SubmitSharesExtended; resolves with the pool's verdict, or error 20 after submitTimeoutMs. */
@@ -246,25 +218,15 @@ export class Sv2PoolConnection implements UpstreamConnection {
     this.updateChannel();
   }
 
-  close(): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    this.failInFlight('pool connection closed');
-    this.socket?.destroy();
-    this.socket = null;
-    this.encoder = null;
-  }
-
   private updateChannel(): void {
     if (this.state !== 'ready') return;
     this.send({ type: 'UpdateChannel', channelId: this.channelId, nominalHashRate: this.nominalHashRate, maximumTarget: this.maxTarget });
   }
 
-  private open(): void {
+  protected open(): void {
     this.state = 'connecting';
     this.stage = 'tcp';
+    this.limits.reset();
     this.channelOpen = false;
     this.prevHash = null;
     this.futureJobs.clear();
@@ -327,9 +289,11 @@ export class Sv2PoolConnection implements UpstreamConnection {
           message = decodeMessage(frame);
         } catch (error) {
           if (!(error instanceof Sv2DecodeError)) throw error;
+          if (this.overBudget(socket)) return;
           this.protocolError(`undecodable message type 0x${frame.msgType.toString(16)}: ${error.message}`);
           continue;
         }
+        if (!ANSWERS.has(message.type) && this.overBudget(socket)) return;
         this.handle(socket, message, timer);
       }
     });
@@ -382,7 +346,7 @@ export class Sv2PoolConnection implements UpstreamConnection {
         this.channelOpen = true;
         this.extranonce = toPoolExtranonce(message.extranoncePrefix, message.extranonceSize);
         this.stage = 'first-job';
-        return this.setTarget(message.target);
+        return this.setTarget(message.target, 'OpenExtendedMiningChannel.Success');
       case 'OpenMiningChannel.Error':
         if (message.requestId !== this.openRequestId) return this.protocolError('OpenMiningChannel.Error for no request');
         return this.refused(`OpenMiningChannel.Error: ${message.errorCode}`);
@@ -406,13 +370,18 @@ export class Sv2PoolConnection implements UpstreamConnection {
       }
       case 'SetTarget':
         if (!this.mine(message.channelId)) return;
-        return this.setTarget(message.maximumTarget);
+        return this.setTarget(message.maximumTarget, 'SetTarget');
       case 'SetExtranoncePrefix':
         if (!this.mine(message.channelId) || !this.extranonce) return;
         if (message.extranoncePrefix.length + this.extranonce.extranonce2Size > 32)
           return this.down(socket, `pool set an extranonce prefix of ${message.extranoncePrefix.length} bytes`);
         this.extranonce = toPoolExtranonce(message.extranoncePrefix, this.extranonce.extranonce2Size);
-        this.logger.log(`${this.label}: pool ${this.address} set extranonce prefix (size ${this.extranonce.extranonce2Size})`);
+        // A job still waiting was made for the old prefix: void, as the channel's are.
+        this.limits.jobs.discard();
+        if (this.limits.firstTime('set_extranonce'))
+          this.logger.log(
+            `${this.label}: pool ${this.address} set extranonce prefix (size ${this.extranonce.extranonce2Size}); further changes are not logged`,
+          );
         return this.listener.onExtranonce(this.extranonce);
       case 'SubmitShares.Success':
         if (this.mine(message.channelId)) this.acknowledge(message.lastSequenceNumber, message.newSubmitsAcceptedCount);
@@ -431,7 +400,7 @@ export class Sv2PoolConnection implements UpstreamConnection {
       case 'Reconnect':
         return this.reconnectRequested(socket, message.newHost, message.newPort);
       case 'UpdateChannel.Error':
-        if (this.firstTime('update_channel'))
+        if (this.limits.firstTime('update_channel'))
           this.logger.warn(`${this.label}: pool ${this.address} refused UpdateChannel: ${message.errorCode}`);
         return;
       default:
@@ -459,8 +428,13 @@ export class Sv2PoolConnection implements UpstreamConnection {
     return this.channelOpen && channelId === this.channelId;
   }
 
-  private setTarget(target: bigint): void {
-    this.difficulty = targetToDifficulty(target);
+  /** The pool's target as the miners' difficulty, never below the floor; a zero target (no share could meet it) is refused. */
+  private setTarget(target: bigint, from: string): void {
+    if (target === 0n) return this.protocolError(`${from} with a zero target`);
+    const difficulty = this.limits.difficulty(targetToDifficulty(target));
+    // A job waiting to go out was issued under the old target: it goes first.
+    this.limits.jobs.flush();
+    this.difficulty = difficulty;
     this.listener.onDifficulty(this.difficulty);
   }
 
@@ -476,17 +450,19 @@ export class Sv2PoolConnection implements UpstreamConnection {
       clearTimeout(timer);
       this.state = 'ready';
       this.versionMask = mask;
-      this.backoffMs = this.options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
+      this.backoff.reset();
       this.logger.log(
         `${this.label}: pool ${this.address} up over SV2 (account ${this.account.user}, channel ${this.channelId}, extranonce size ${this.extranonce.extranonce2Size})`,
       );
       return this.listener.onReady(this.extranonce, this.versionMask);
     }
     if (mask !== null && mask !== this.versionMask) {
+      // Jobs waiting were made under the old mask: they go out before it changes.
+      this.limits.jobs.flush();
       this.versionMask = mask;
       this.listener.onVersionMask(mask);
     }
-    this.listener.onJob(poolJob);
+    this.limits.jobs.offer(poolJob);
   }
 
   /** The mask miners may roll on this job: none unless the pool allows it for the job and the connection. */
@@ -508,7 +484,7 @@ export class Sv2PoolConnection implements UpstreamConnection {
       share.resolve({ accepted: true });
       resolved++;
     }
-    if (resolved !== acceptedCount && this.firstTime('ack_count'))
+    if (resolved !== acceptedCount && this.limits.firstTime('ack_count'))
       this.logger.warn(
         `${this.label}: pool ${this.address} acknowledged ${acceptedCount} shares up to ${lastSequence}, ${resolved} were waiting; further ones are not logged`,
       );
@@ -517,12 +493,13 @@ export class Sv2PoolConnection implements UpstreamConnection {
   /** Follows Reconnect only to the same host (a pool must not send miners elsewhere); reconnects here otherwise. */
   private reconnectRequested(socket: Socket, newHost: string, newPort: number): void {
     if (newHost !== '' && newHost.toLowerCase() !== this.account.host.toLowerCase()) {
-      this.logger.warn(`${this.label}: pool ${this.address} asked to reconnect to another host ${newHost}: reconnecting here instead`);
+      this.limits.breach('reconnect_refused', `asked to reconnect to another host ${newHost.slice(0, 255)}: reconnecting here instead`);
     } else if (newPort !== 0) {
       this.port = newPort;
     }
-    this.logger.log(`${this.label}: pool ${this.address} asked to reconnect (port ${this.port})`);
-    this.backoffMs = 0;
+    if (this.limits.firstTime('reconnect'))
+      this.logger.log(`${this.label}: pool ${this.address} asked to reconnect (port ${this.port}); further requests are not logged`);
+    this.backoff.waitNext(0);
     this.down(socket, 'Reconnect');
   }
 
@@ -548,32 +525,7 @@ export class Sv2PoolConnection implements UpstreamConnection {
   }
 
   private protocolError(detail: string): void {
-    if (this.firstTime('bad_message'))
-      this.logger.warn(`${this.label}: pool ${this.address}: ${detail}; further ones are counted, not logged`);
-    this.listener.onProtocolError('bad_message');
-  }
-
-  private down(socket: Socket, reason: string): void {
-    if (socket !== this.socket || this.state === 'closed') return;
-    const wasReady = this.state === 'ready';
-    this.socket = null;
-    this.encoder = null;
-    socket.destroy();
-    this.state = 'waiting';
-    this.lastJob = null;
-    this.failInFlight(`pool connection lost (${reason})`);
-    if (wasReady) this.logger.warn(`${this.label}: pool ${this.address} down: ${reason}`);
-    else this.logger.warn(`${this.label}: pool ${this.address} unreachable: ${reason}; retrying in ${this.backoffMs} ms`);
-    this.listener.onDown(reason, wasReady);
-    if (this.state !== 'waiting') return; // the listener closed us
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      if (this.state === 'waiting') this.open();
-    }, this.backoffMs);
-    this.backoffMs = Math.min(
-      Math.max(this.backoffMs * 2, this.options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS),
-      this.options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
-    );
+    this.limits.breach('bad_message', `sent a bad message: ${detail}`);
   }
 
   /** Frames for the pool go out together once the current turn of the event loop is done (as PoolConnection's lines). */
@@ -588,13 +540,8 @@ export class Sv2PoolConnection implements UpstreamConnection {
     if (socket.writableLength > MAX_OUTBOUND_BYTES) this.down(socket, `pool is not reading (over ${MAX_OUTBOUND_BYTES} bytes unsent)`);
   }
 
-  private firstTime(kind: string): boolean {
-    if (this.logged.has(kind)) return false;
-    this.logged.add(kind);
-    return true;
-  }
-
-  private failInFlight(reason: string): void {
+  protected forget(reason: string): void {
+    this.encoder = null;
     const shares = [...this.inFlight.values()];
     this.inFlight.clear();
     for (const share of shares) {

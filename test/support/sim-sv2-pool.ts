@@ -83,6 +83,8 @@ interface Peer {
 }
 
 const NBITS = 0x1d00ffff;
+/** Jobs of one floodJobs() call kept for shares: the proxy only ever passes on the newest of a burst. */
+const MAX_FLOOD_JOBS_KEPT = 32;
 
 export class SimSv2Pool {
   private server: Server | null = null;
@@ -174,6 +176,37 @@ export class SimSv2Pool {
         channel.target = target;
         this.send(peer, { type: 'SetTarget', channelId: channel.id, maximumTarget: target });
       }
+  }
+
+  /**
+   * A hostile pool's SetTarget: sent to every channel while shares are still checked against the target the
+   * pool really uses (a zero target, or one far easier than the floor the proxy clamps it to).
+   */
+  pushTarget(target: bigint): void {
+    for (const peer of this.peers)
+      for (const channel of peer.channels.values()) this.send(peer, { type: 'SetTarget', channelId: channel.id, maximumTarget: target });
+  }
+
+  /**
+   * A flood: `count` fresh jobs for the current block (minable, so each one is a broadcast the proxy would
+   * make) to every channel, in one write per connection. Connections with more than `maxUnsent` bytes not
+   * yet taken by the kernel are skipped (the proxy stopped reading them). Returns the jobs written and the
+   * id of the newest.
+   */
+  floodJobs(count: number, maxUnsent = 1 << 20): { sent: number; lastJobId: number } {
+    const ids = Array.from({ length: count }, () => this.createJob(this.block, this.prevHashes.get(this.block)!.minNtime));
+    let sent = 0;
+    for (const peer of this.peers) {
+      if (!peer.encoder || peer.socket.destroyed || peer.socket.writableLength > maxUnsent) continue;
+      for (const channel of peer.channels.values()) {
+        const frames = ids.map((id) => peer.encoder!.encode(encodeMessage({ ...this.jobs.get(id)!.message, channelId: channel.id })));
+        peer.socket.write(Buffer.concat(frames));
+        sent += count;
+      }
+    }
+    // Only the newest jobs can still be mined on: older flood jobs are forgotten, as a pool would.
+    for (const id of ids.slice(0, -MAX_FLOOD_JOBS_KEPT)) this.jobs.delete(id);
+    return { sent, lastJobId: ids.at(-1)! };
   }
 
   setExtranoncePrefix(prefix: Buffer): void {
