@@ -28,7 +28,8 @@ import {
   PoolJob,
   PoolProtocolError,
 } from '../protocol/pool-messages.js';
-import { JobCoalescer, NotifyBudget, POOL_NOTIFY_LIMITS } from './pool-limits.js';
+import type { PoolLimitsOptions } from './pool-limits.js';
+import { ReconnectingPoolConnection, type BackoffOptions } from './reconnecting-pool-connection.js';
 
 /** The pool account a connection logs in with. The password never appears in a log line. */
 export interface PoolAccount {
@@ -40,7 +41,7 @@ export interface PoolAccount {
   readonly tls?: { readonly fingerprint: string | null } | null;
 }
 
-export interface PoolConnectionOptions {
+export interface PoolConnectionOptions extends PoolLimitsOptions, BackoffOptions {
   readonly userAgent: string;
   /** The user agent each subscribe sends, asked at every (re)connect (a channel's miners' common one); default userAgent. */
   readonly subscribeUserAgent?: () => string;
@@ -49,9 +50,6 @@ export interface PoolConnectionOptions {
   readonly submitTimeoutMs: number;
   /** Ask the pool for version rolling with this mask (BIP310); null: don't send mining.configure. */
   readonly versionRollingMask: number | null;
-  /** First reconnect delay; doubles up to maxBackoffMs. */
-  readonly initialBackoffMs?: number;
-  readonly maxBackoffMs?: number;
   /** Shared by the connections to one pool: notify lines already decoded. */
   readonly notifyCache?: NotifyCache;
   /**
@@ -59,10 +57,6 @@ export interface PoolConnectionOptions {
    * the address that was checked (a pool an anonymous registrant chose must not lead into the farm's network).
    */
   readonly publicOnly?: boolean;
-  /** Notifications a pool may push (per second sustained, at once) and the shortest time between two job broadcasts. */
-  readonly notifyLimits?: { readonly ratePerSecond: number; readonly burst: number; readonly jobIntervalMs: number };
-  /** The lowest difficulty passed on: a pool asking for less gets this (logged once, counted). */
-  readonly difficultyFloor?: number;
 }
 
 /** A small map of recent notify lines to their decoded jobs (jobs are immutable, so sharing is safe). */
@@ -112,63 +106,28 @@ interface PendingRequest {
   readonly timer: NodeJS.Timeout | null;
 }
 
-type State = 'idle' | 'connecting' | 'ready' | 'waiting' | 'closed';
-
-const DEFAULT_INITIAL_BACKOFF_MS = 1000;
 /** Lines of a pool handled per turn of the event loop, and waiting before its socket is paused. */
 const POOL_LINES_PER_TURN = 64;
 const POOL_MAX_BACKLOG = 1024;
-const DEFAULT_MAX_BACKOFF_MS = 30_000;
 
 /**
  * A Stratum client for one pool account: subscribe, authorize, relay jobs and shares. Replies are matched
  * by id (pools and the proxy both pipeline). A dropped connection is retried with backoff (1 s doubling to
  * 30 s) until its owner closes it: whether to try another account is the owner's decision.
  */
-export class PoolConnection {
-  private readonly logger = new Logger(PoolConnection.name);
-  private socket: Socket | null = null;
-  private state: State = 'idle';
+export class PoolConnection extends ReconnectingPoolConnection {
+  protected readonly logger = new Logger(PoolConnection.name);
   private nextId = 1;
   private readonly pending = new Map<RpcId, PendingRequest>();
-  private backoffMs: number;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private port: number;
   private suggestedDifficulty: number | null = null;
-  private readonly logged = new Set<string>();
-  private readonly budget: NotifyBudget;
-  private readonly coalescer: JobCoalescer;
-  /** Floods seen on this connection: each one doubles the wait before the next attempt. */
-  private floods = 0;
-  extranonce: PoolExtranonce | null = null;
-  versionMask: number | null = null;
-  difficulty: number | null = null;
-  lastJob: PoolJob | null = null;
 
   constructor(
-    readonly account: PoolAccount,
+    account: PoolAccount,
     private readonly options: PoolConnectionOptions,
-    private listener: PoolConnectionListener,
-    /** Prefix of log lines: who this connection serves. */
-    private readonly label: string,
+    listener: PoolConnectionListener,
+    label: string,
   ) {
-    this.port = account.port;
-    this.backoffMs = options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
-    const limits = options.notifyLimits ?? POOL_NOTIFY_LIMITS;
-    this.budget = new NotifyBudget(limits.ratePerSecond, limits.burst);
-    this.coalescer = new JobCoalescer(limits.jobIntervalMs, (job) => this.state === 'ready' && this.listener.onJob(job));
-  }
-
-  get address(): string {
-    return `${this.account.host}:${this.account.port}`;
-  }
-
-  get isReady(): boolean {
-    return this.state === 'ready';
-  }
-
-  get isClosed(): boolean {
-    return this.state === 'closed';
+    super(account, options, listener, label);
   }
 
   /** Shares forwarded and not answered yet. */
@@ -178,30 +137,9 @@ export class PoolConnection {
     return count;
   }
 
-  start(): void {
-    if (this.state === 'idle') this.open();
-  }
-
-  /** Hands the connection to another owner (a failback probe becoming a channel's connection). */
-  setListener(listener: PoolConnectionListener): void {
-    this.listener = listener;
-  }
-
-  /** Drops the connection and reconnects after the backoff, as if the pool had closed it. */
-  restart(reason: string): void {
-    if (this.socket) this.down(this.socket, reason);
-  }
-
   /** Forwards a share; resolves with the pool's verdict, or error 20 after submitTimeoutMs. */
   /** `worker`: a worker name authorized on this connection (authorizeWorker); the account's by default. */
-  submit(
-    jobId: string,
-    extranonce2: string,
-    ntime: string,
-    nonce: string,
-    versionBits?: string,
-    worker?: string,
-  ): Promise<ShareVerdict> {
+  submit(jobId: string, extranonce2: string, ntime: string, nonce: string, versionBits?: string, worker?: string): Promise<ShareVerdict> {
     if (this.state !== 'ready') {
       return Promise.resolve({ accepted: false, error: new StratumError(StratumErrorCode.Other, 'pool connection is down') });
     }
@@ -239,19 +177,9 @@ export class PoolConnection {
     if (this.state === 'ready') this.send(encodeRequest(this.nextId++, 'mining.suggest_difficulty', [difficulty]));
   }
 
-  close(): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    this.clearTimers();
-    this.coalescer.discard();
-    this.failPending('pool connection closed');
-    this.socket?.destroy();
-    this.socket = null;
-  }
-
-  private open(): void {
+  protected open(): void {
     this.state = 'connecting';
-    this.budget.reset();
+    this.limits.reset();
     const splitter = new LineSplitter(this.options.maxLineLength);
     const host = this.account.host;
     const refused = this.options.publicOnly && isIP(host) ? nonPublicReason(host) : null;
@@ -365,7 +293,7 @@ export class PoolConnection {
     }
     this.versionMask = this.options.versionRollingMask === null ? null : readConfiguredMask(configured);
     this.state = 'ready';
-    this.backoffMs = this.options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
+    this.backoff.reset();
     this.logger.log(
       `${this.label}: pool ${this.address} up (account ${this.account.user}, extranonce2 size ${this.extranonce.extranonce2Size})`,
     );
@@ -385,12 +313,7 @@ export class PoolConnection {
       message = parseRpcLine(line);
     } catch (error) {
       if (!(error instanceof RpcParseError)) throw error;
-      if (this.firstTime('malformed'))
-        this.logger.warn(
-          `${this.label}: pool ${this.address} sent a malformed line (${error.message}); further ones are counted, not logged`,
-        );
-      this.listener.onProtocolError('malformed');
-      return;
+      return this.limits.breach('malformed', `sent a malformed line (${error.message})`);
     }
     if (message.kind === 'response') {
       const pending = this.pending.get(message.id);
@@ -405,9 +328,7 @@ export class PoolConnection {
       this.handleRequest(socket, message, line);
     } catch (error) {
       if (!(error instanceof PoolProtocolError)) throw error;
-      if (this.firstTime('bad_message'))
-        this.logger.warn(`${this.label}: pool ${this.address}: ${error.message}; further ones are counted, not logged`);
-      this.listener.onProtocolError('bad_message');
+      this.limits.breach('bad_message', `sent a bad message: ${error.message}`);
     }
   }
 
@@ -419,18 +340,10 @@ export class PoolConnection {
         return this.jobArrived(job);
       }
       case 'mining.set_difficulty': {
-        const asked = decodeSetDifficulty(request.params);
-        const floor = this.options.difficultyFloor ?? 0;
-        if (asked < floor) {
-          if (this.firstTime('low_difficulty'))
-            this.logger.warn(
-              `${this.label}: pool ${this.address} asked for difficulty ${asked}, below the floor ${floor}: miners get the floor; further ones are counted, not logged`,
-            );
-          this.listener.onProtocolError('low_difficulty');
-        }
+        const difficulty = this.limits.difficulty(decodeSetDifficulty(request.params));
         // A job waiting to go out was issued under the old difficulty: it goes first.
-        this.coalescer.flush();
-        this.difficulty = Math.max(asked, floor);
+        this.limits.jobs.flush();
+        this.difficulty = difficulty;
         this.listener.onDifficulty(this.difficulty);
         return;
       }
@@ -438,8 +351,8 @@ export class PoolConnection {
         if (!this.extranonce) return;
         this.extranonce = decodeSetExtranonce(request.params, this.extranonce);
         // A job still waiting was made for the old extranonce: void, as the channel's are.
-        this.coalescer.discard();
-        if (this.firstTime('set_extranonce'))
+        this.limits.jobs.discard();
+        if (this.limits.firstTime('set_extranonce'))
           this.logger.log(
             `${this.label}: pool ${this.address} set extranonce (size ${this.extranonce.extranonce2Size}); further changes are not logged`,
           );
@@ -452,7 +365,7 @@ export class PoolConnection {
       case 'client.reconnect':
         return this.reconnectRequested(socket, request);
       case 'client.show_message':
-        if (this.firstTime('show_message'))
+        if (this.limits.firstTime('show_message'))
           this.logger.log(`${this.label}: pool ${this.address} says: ${JSON.stringify(request.params).slice(0, 512)}`);
         if (request.id !== null) this.send(encodeResult(request.id, true));
         return;
@@ -471,70 +384,21 @@ export class PoolConnection {
   private reconnectRequested(socket: Socket, request: RpcRequest): void {
     const target = decodeReconnect(request.params);
     if (target.host !== null && target.host.toLowerCase() !== this.account.host.toLowerCase()) {
-      if (this.firstTime('reconnect_refused'))
-        this.logger.warn(
-          `${this.label}: pool ${this.address} asked to reconnect to another host ${target.host.slice(0, 255)}: refused; further ones are counted, not logged`,
-        );
-      this.listener.onProtocolError('reconnect_refused');
-      return;
+      return this.limits.breach('reconnect_refused', `asked to reconnect to another host ${target.host.slice(0, 255)}: refused`);
     }
-    if (this.firstTime('reconnect'))
+    if (this.limits.firstTime('reconnect'))
       this.logger.log(
         `${this.label}: pool ${this.address} asked to reconnect to port ${target.port ?? this.port} in ${target.waitSeconds} s; further requests are not logged`,
       );
     this.port = target.port ?? this.port;
-    this.backoffMs = Math.max(target.waitSeconds * 1000, 0);
+    this.backoff.waitNext(target.waitSeconds * 1000);
     this.down(socket, 'client.reconnect');
-  }
-
-  /** `quiet`: the cause was logged already (once per connection), so each drop it causes is not. */
-  private down(socket: Socket, reason: string, quiet = false): void {
-    if (socket !== this.socket || this.state === 'closed') return;
-    const wasReady = this.state === 'ready';
-    this.socket = null;
-    socket.destroy();
-    this.state = 'waiting';
-    // The next connection's jobs are its own: nothing of this one may be replayed.
-    this.lastJob = null;
-    this.coalescer.discard();
-    this.failPending(`pool connection lost (${reason})`);
-    if (quiet) this.logger.debug(`${this.label}: pool ${this.address} down: ${reason}`);
-    else if (wasReady) this.logger.warn(`${this.label}: pool ${this.address} down: ${reason}`);
-    else this.logger.warn(`${this.label}: pool ${this.address} unreachable: ${reason}; retrying in ${this.backoffMs} ms`);
-    this.listener.onDown(reason, wasReady);
-    if (this.state !== 'waiting') return; // the listener closed us
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      if (this.state === 'waiting') this.open();
-    }, this.backoffMs);
-    this.backoffMs = Math.min(
-      Math.max(this.backoffMs * 2, this.options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS),
-      this.options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
-    );
   }
 
   /** The newest job: it goes out now, or once the job interval since the last broadcast is over. */
   private jobArrived(job: PoolJob): void {
     this.lastJob = job;
-    if (this.state === 'ready') this.coalescer.offer(job);
-  }
-
-  /**
-   * Counts a notification against the pool's budget. Over it, the pool is flooding: the connection is
-   * dropped (logged once, counted), and the next attempt waits twice as long as after the last flood.
-   */
-  private overBudget(socket: Socket): boolean {
-    if (this.budget.take()) return false;
-    if (this.firstTime('flood'))
-      this.logger.warn(
-        `${this.label}: pool ${this.address} sent more notifications than its budget (${POOL_NOTIFY_LIMITS.ratePerSecond} a second, ${POOL_NOTIFY_LIMITS.burst} at once): dropped; further floods are counted, not logged`,
-      );
-    const initial = this.options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
-    this.backoffMs = Math.min(this.options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS, initial * 2 ** ++this.floods);
-    this.listener.onProtocolError('flood');
-    // The owner may have moved on (closed this connection); otherwise it is retried after the backoff.
-    if (socket === this.socket) this.down(socket, 'notification flood', this.floods > 1);
-    return true;
+    if (this.state === 'ready') this.limits.jobs.offer(job);
   }
 
   private request(method: string, params: unknown, timeoutMs?: number): Promise<RpcResponse | null> {
@@ -560,25 +424,13 @@ export class PoolConnection {
     socket.write(line);
   }
 
-  /** True the first time a kind of event is seen on this connection (what a pool can trigger is logged once). */
-  private firstTime(kind: string): boolean {
-    if (this.logged.has(kind)) return false;
-    this.logged.add(kind);
-    return true;
-  }
-
-  private failPending(reason: string): void {
+  protected forget(reason: string): void {
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const request of pending) {
       if (request.timer) clearTimeout(request.timer);
       request.resolve({ kind: 'response', id: null, result: null, error: [StratumErrorCode.Other, reason, null] });
     }
-  }
-
-  private clearTimers(): void {
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
   }
 }
 
