@@ -42,7 +42,8 @@ describe('worker names per rig (pools API workerNames)', () => {
   }
 
   /** The proxy's channels on a pool. */
-  const channelsOf = (sim: SimPool) => Array.from(farm.get(UpstreamChannels).all()).filter((c) => c.poolAddress === `127.0.0.1:${sim.port}`);
+  const channelsOf = (sim: SimPool) =>
+    Array.from(farm.get(UpstreamChannels).all()).filter((c) => c.poolAddress === `127.0.0.1:${sim.port}`);
   const byUser = (sim: SimPool) => {
     const counts: Record<string, number> = {};
     for (const share of sim.accepted) counts[share.user] = (counts[share.user] ?? 0) + 1;
@@ -100,6 +101,21 @@ describe('worker names per rig (pools API workerNames)', () => {
       for (const miner of miners) await miner.close();
     });
   }
+
+  it('takes workerNames in POST and PATCH /api/v1/pools, with a plain message for a wrong value', async () => {
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    const created = await farm.http
+      .post('/api/v1/pools')
+      .set(auth)
+      .send({ host: 'rigs.example.com', port: 3333, algorithm: 'sha256', workerNames: 'rig' })
+      .expect(201);
+    expect(created.body.workerNames).toBe('rig');
+    const wrong = await farm.http.patch(`/api/v1/pools/${created.body.id}`).set(auth).send({ workerNames: 'miner' }).expect(400);
+    expect(wrong.body.error).toBe('workerNames must be "account" or "rig"');
+    const back = await farm.http.patch(`/api/v1/pools/${created.body.id}`).set(auth).send({ workerNames: 'account' }).expect(200);
+    expect(back.body.workerNames).toBe('account');
+    await farm.http.delete(`/api/v1/pools/${created.body.id}`).set(auth).expect(200);
+  });
 
   it('keeps one worker, the account, on a pool left at the default (account)', async () => {
     const sim = await pool({ workers: 'accept' });
