@@ -530,6 +530,12 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     return { hashrate, users: Object.fromEntries(users), workers: this.connectedCount, shares: this.recent.summary(now), pools };
   }
 
+  /** A session's hashrate over the speed window (0: unknown session or nothing measured yet): routing's rates. */
+  workerHashrate(sessionId: string, now = this.now()): number {
+    const record = this.workers.get(sessionId);
+    return record ? record.window.hashrate(this.speedWindowMs, now, record.connectedSince) : 0;
+  }
+
   userHashrate(user: string, now = this.now()): number {
     let total = 0;
     for (const group of this.users.values())

@@ -9,6 +9,7 @@ import { userView } from '../users/users.controller.js';
 import { AccountingService, mostUsed, WorkerSnapshot } from './accounting.service.js';
 import { HASHES_PER_SHARE } from './rate-window.js';
 import { MINUTE_MS, StatsRecorder } from './stats-recorder.js';
+import { RoutingService } from '../upstream/routing/routing.service.js';
 
 const MAX_POINTS = 10_000;
 
@@ -69,6 +70,7 @@ export class StatsController {
     private readonly accounting: AccountingService,
     private readonly stats: StatsRecorder,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly routing: RoutingService,
   ) {}
 
   /**
@@ -81,9 +83,20 @@ export class StatsController {
     if (!user) throw new NotFoundException(`user ${name} does not exist`);
     const workers = this.accounting.workersSnapshot().filter((worker) => worker.user === user.name);
     const connected = new Set(this.accounting.farmSummary().pools.map((pool) => pool.pool));
+    const view = userView(user);
+    const active = mostUsed(workers);
+    const routed = this.routing.view(user);
     return {
-      ...userView(user),
-      active: mostUsed(workers),
+      ...view,
+      // Each route as registered, with its active account (the one its miners mine on now), its measured
+      // part of the name's work over the routing period (share, 0..1) and its miners' hashrate.
+      routes: view.routes.map((route, i) => ({
+        ...route,
+        active: routed[i].active ?? (routed.length === 1 && active ? { pool: active.pool, user: active.user } : null),
+        share: routed[i].share,
+        hashrate: routed[i].hashrate,
+      })),
+      active,
       hashrate: this.accounting.userHashrate(user.name),
       workers: workers.map(publicWorker),
       shares: await lastHourShares(this.stats, user.name),

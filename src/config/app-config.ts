@@ -69,6 +69,8 @@ export interface AppConfig {
     readonly aggregation: number;
     readonly channelIdleMs: number;
   };
+  /** Routing by weight: the period over which the weights are met (decisions every tenth of it). */
+  readonly routing: { readonly periodMs: number };
   /** Per-miner difficulty; shareIntervalMs 0 turns it off. */
   readonly vardiff: { readonly shareIntervalMs: number; readonly minDifficulty: number };
 }
@@ -207,6 +209,7 @@ function toAppConfig(v: FlagValues): AppConfig {
       aggregation: Math.min(required(v.upstreamAggregation), 256 ** extranonce1Size),
       channelIdleMs: required(v.upstreamChannelIdle),
     },
+    routing: { periodMs: Math.max(1000, required(v.routingPeriod)) },
     vardiff: { shareIntervalMs: required(v.vardiffShareInterval), minDifficulty: required(v.vardiffMinDifficulty) },
   };
 }

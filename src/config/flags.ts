@@ -332,6 +332,13 @@ export const FLAGS = {
     parseDuration,
     "a higher account must stay up this long before its name's miners go back to it",
   ),
+  routingPeriod: flag(
+    'routing.period',
+    'ROUTING_PERIOD',
+    '5m',
+    parseDuration,
+    "period over which a name's routes get their weights' part of its hashrate (miners are moved every tenth of it)",
+  ),
   sharesValidate: {
     ...flag(
       'shares.validate',

@@ -37,9 +37,27 @@ export const METRIC = {
   minerDisconnects: 'proxy_miner_disconnects_total',
   rigConnects: 'proxy_rig_connects_total',
   rigOverflow: 'proxy_rig_overflow_total',
+  routeWeight: 'proxy_route_weight',
+  routeHashrate: 'proxy_route_hashrate',
+  routeMoves: 'proxy_route_moves_total',
 } as const;
 
 export const METRIC_PROVIDERS = [
+  makeGaugeProvider({
+    name: METRIC.routeWeight,
+    help: "The configured weight of each route of a name with several routes (route: its index, 0 the name's own account).",
+    labelNames: ['proxy', 'user', 'route'],
+  }),
+  makeGaugeProvider({
+    name: METRIC.routeHashrate,
+    help: "The measured hashrate (h/s, over the speed window) of the miners on each route of a name with several routes.",
+    labelNames: ['proxy', 'user', 'route'],
+  }),
+  makeCounterProvider({
+    name: METRIC.routeMoves,
+    help: 'Miners moved between the routes of a name, by reason (weights, route_down, route_up, routes_changed).',
+    labelNames: ['proxy', 'user', 'reason'],
+  }),
   makeGaugeProvider({
     name: METRIC.workerUp,
     help: 'The status of the worker (1 while connected).',

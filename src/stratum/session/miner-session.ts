@@ -42,6 +42,8 @@ export interface SessionHost {
   blockFound(session: MinerSession, hash: Buffer): void;
   /** An accepted share of a pool whose algorithm is not known yet: evidence for detection. */
   detectAlgorithm(session: MinerSession, header: Buffer, difficulty: number): void;
+  /** Routing: the session's channel works (up), or none of its accounts does (down). */
+  channelState?(session: MinerSession, channel: Channel, up: boolean): void;
 }
 
 /** A difficulty the miner was told, and the first channel job it applies to (set_difficulty applies from the next notify). */
@@ -278,9 +280,11 @@ export class MinerSession implements ChannelMember {
       connection.replyError(requestId, [StratumErrorCode.UnauthorizedWorker, failure, null]);
       return;
     }
-    this.accountIndex = channel.active;
+    // Routing may have moved the session to another route's channel while it waited.
+    const seated = this.channel ?? channel;
+    this.accountIndex = seated.active;
     this.state = 'authorized';
-    this.logger.log(`${this.label}: authorized for pool ${user.pool.address} on channel ${channel.id}`);
+    this.logger.log(`${this.label}: authorized for pool ${user.pool.address} on channel ${seated.id}`);
     this.host.workerConnected(this);
     connection.replyResult(requestId, true);
     this.sendWork();
@@ -536,6 +540,35 @@ export class MinerSession implements ChannelMember {
     this.host.sessionEnded(this);
   }
 
+  /**
+   * Routing moved the session to another route of its name: it leaves its channel and joins one of the new
+   * route's accounts, kept connected; the new pool's difficulty and a clean job follow (shares of old jobs
+   * are answered stale, as after authorize), and an extranonce2 that does not fit is handled as there.
+   */
+  moveChannel(): void {
+    const user = this.user;
+    const authorizing = this.channelWaiter !== null;
+    if ((this.state !== 'authorized' && !authorizing) || !user || !this.connection) return;
+    this.leaveChannel();
+    this.probation = null;
+    this.difficulty = null;
+    this.steps = [];
+    this.vardiff = null;
+    this.forceCleanNext = true;
+    const channel = this.host.attachChannel(this, user);
+    this.channel = channel;
+    if (this.suggestedDifficulty !== null) channel.suggestDifficulty(this.suggestedDifficulty);
+    // Still authorizing (its first route was found down meanwhile): the answer waits for the new channel.
+    if (authorizing) return channel.isReady ? this.channelWaiter?.(null) : undefined;
+    if (!channel.isReady) return this.startOutage(); // channelReady and the first job follow
+    this.endOutage();
+    this.fitChannel(channel);
+    if (this.state !== 'authorized' || !this.connection?.isOpen) return;
+    this.accountIndex = channel.active;
+    this.host.workerConnected(this);
+    this.sendWork();
+  }
+
   private leaveChannel(): void {
     if (this.channel) this.host.detachChannel(this, this.channel);
     this.channel = null;
@@ -549,6 +582,7 @@ export class MinerSession implements ChannelMember {
     this.endOutage();
     this.fitChannel(channel);
     this.channelWaiter?.(null);
+    this.host.channelState?.(this, channel, true);
     if (this.state === 'authorized' && channel.active !== this.accountIndex) {
       // Failed over (or back): the worker's series follow it to the pool it mines on now.
       this.accountIndex = channel.active;
@@ -576,9 +610,14 @@ export class MinerSession implements ChannelMember {
     if (channel !== this.channel) return;
     this.forceCleanNext = true;
     this.startOutage();
+    // A channel of one account has nothing to fail over to: its route is down until it reconnects.
+    if (channel.accounts.length === 1) this.host.channelState?.(this, channel, false);
   }
 
   channelUnavailable(detail: string, channel: Channel): void {
+    if (channel !== this.channel) return;
+    // Routing first: a name with other routes that work moves the miner there (authorizing or not).
+    this.host.channelState?.(this, channel, false);
     if (channel !== this.channel) return;
     this.channelWaiter?.(detail);
     this.startOutage();

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import type { Channel } from '../../upstream/channel.js';
+import type { Channel, ChannelMember } from '../../upstream/channel.js';
+import { RoutingService } from '../../upstream/routing/routing.service.js';
 import { UpstreamChannels } from '../../upstream/channels.service.js';
 import { AccountingService, ShareOutcome, WorkerInfo } from '../../accounting/accounting.service.js';
 import { AlgorithmDetector } from '../../pools/algorithms/algorithm-detector.js';
@@ -32,8 +33,14 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
     private readonly accounting: AccountingService,
     private readonly detector: AlgorithmDetector,
     poolChanges: PoolChanges,
+    private readonly routing: RoutingService,
   ) {
     poolChanges.subscribe((pool) => this.poolChanged(pool));
+    routing.setMechanics({
+      move: (sessionId) => this.byId.get(sessionId)?.moveChannel(),
+      watch: (name, accounts, up) => this.watchRoute(name, accounts, up),
+    });
+    users.onRoutesChanged((user) => this.routesChanged(user));
     // A newly registered pool is connected once to learn its extranonce2 size before the name's miners come.
     users.onAccountsAdded((accounts) => {
       for (const account of accounts) upstream.learnPoolSize(account.pool, poolAccount(account));
@@ -116,9 +123,55 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
     return this.users.resolve(name);
   }
 
+  /** Seats the session on a channel of its route's accounts (a name with one route: its accounts). */
   attachChannel(session: MinerSession, user: User): Channel {
-    const accounts = accountsOf(user).map((account) => ({ pool: account.pool, account: poolAccount(account) }));
-    return this.upstream.attach(session, { name: user.name, accounts, minerExtranonce2Size: session.extranonce2Size });
+    const route = this.routing.place(session.id, user);
+    const accounts = route.accounts.map((account) => ({ pool: account.pool, account: poolAccount(account) }));
+    const channel = this.upstream.attach(session, { name: user.name, accounts, minerExtranonce2Size: session.extranonce2Size });
+    this.routing.seated(session.id, channel);
+    return channel;
+  }
+
+  channelState(session: MinerSession, channel: Channel, up: boolean): void {
+    this.routing.channelState(session.id, channel, up);
+  }
+
+  /** A route that is down keeps a channel open with a watcher on it (no miner), which tells when it works again. */
+  private watchRoute(name: string, routeAccounts: readonly NameAccount[], up: () => void): () => void {
+    const prefix = this.prefixes.allocate();
+    const accounts = routeAccounts.map((account) => ({ pool: account.pool, account: poolAccount(account) }));
+    let stopped = false;
+    const watcher: ChannelMember = {
+      prefix,
+      rig: null,
+      channelReady: () => void (stopped || up()),
+      channelJob: () => undefined,
+      channelDifficulty: () => undefined,
+      channelVersionMask: () => undefined,
+      channelDown: () => undefined,
+      channelUnavailable: () => undefined,
+      channelClosed: () => undefined,
+    };
+    const channel = this.upstream.attach(watcher, { name, accounts });
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      this.upstream.detach(watcher, channel);
+      this.prefixes.release(prefix);
+    };
+  }
+
+  /** A name's routes were replaced (management API): its miners are placed again on the new routes. */
+  private routesChanged(user: User): void {
+    this.routing.forget(user.name);
+    let moved = 0;
+    for (const session of this.byId.values()) {
+      if (session.user?.name !== user.name || session.state !== 'authorized') continue;
+      session.user = user;
+      session.moveChannel();
+      moved++;
+    }
+    this.routing.countMoves(user.name, moved, 'routes_changed');
   }
 
   minerExtranonce2Size(): number {
@@ -135,6 +188,7 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
       this.prefixes.release(session.prefix);
     }
     this.accounting.workerEnded(session.id);
+    this.routing.leave(session.id);
   }
 
   workerConnected(session: MinerSession): void {
@@ -160,6 +214,8 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
 
   shareAnswered(session: MinerSession, difficulty: number, outcome: ShareOutcome, roundTripSeconds?: number): void {
     this.accounting.shareAnswered(session.id, difficulty, outcome, roundTripSeconds);
+    // Only names with several routes are tracked: for every other, one size check.
+    if (outcome.accepted && this.routing.active) this.routing.credit(session.id, difficulty / (session.user?.pool.algorithm.divider ?? 1));
   }
 
   blockFound(session: MinerSession, hash: Buffer): void {
