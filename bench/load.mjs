@@ -4,6 +4,7 @@
 //                    [--scrape-interval-ms MS] [--aggregation N]   (N: the proxy's --upstream.aggregation; default its own, 256)
 //                    [--idle-seconds S]        (idle window with every miner connected and jobs flowing; default 10, 5 with --quick)
 //                    [--leave-seconds S]       (wait after every miner has left before reading RSS; default 5, 3 with --quick)
+//                    [--upstream sv1|sv2]      (the bench pool's protocol; default sv1)
 //                    [--baseline DIR] [--rounds N]
 //                    [--cpu-prof] [--trace-gc] [--no-pin] [--help]  (BENCH_PROXY_NODE_FLAGS: extra node flags for the proxy)
 //
@@ -18,6 +19,12 @@
 // --rounds N; the table shows each side's median), each with a fresh pool, miners and SQLite folder. The table shows
 // both sides and new/baseline; the JSON result holds every run, the medians and the ratios. Only proxy flags that
 // the checkout's `dist/main.js --help` lists are passed, so an older commit runs too.
+// --upstream sv2: the proxy's pool is bench/sv2-pool-process.mjs, an SV2 pool on the proxy's own SV2 code (dist/protocol/sv2:
+// Noise, framing, messages; every share accepted), registered through the pools API with protocol sv2 and its authority
+// key, and the accounts as stratum2+tcp:// URLs. The miners, the shares and the table are the same. The miners
+// "straight to the pool" (--direct) speak SV1, so they stay on the SV1 bench pool, which gets the same jobs at the same
+// moment: their round trips and job times are the baseline of an SV1 pool, and "added by the proxy" is what an SV1
+// miner pays to mine on the SV2 pool through the proxy rather than on an SV1 pool directly.
 // --cpu-prof: a V8 CPU profile of each proxy run in bench/results/profiles/ (paths printed at the end);
 // `node bench/top-functions.mjs FILE [N]` prints its top functions by self time.
 import { execFileSync, fork, spawn } from 'node:child_process';
@@ -73,6 +80,9 @@ const options = {
 };
 const baselineDir = stringFlag('baseline') === undefined ? undefined : resolvePath(stringFlag('baseline'));
 const rounds = Math.max(1, Math.floor(flag('rounds', 1)));
+const upstream = stringFlag('upstream') ?? 'sv1';
+if (upstream !== 'sv1' && upstream !== 'sv2') throw new Error(`--upstream takes sv1 or sv2, got ${JSON.stringify(upstream)}`);
+options.upstream = upstream;
 const thisCheckout = resolvePath(here, '..');
 // 2^-30: about 4 hashes a share, so the bench miners keep up while the proxy still checks every hash.
 const DIFFICULTY = 2 ** -30;
@@ -314,6 +324,16 @@ async function runOnce(label, checkout) {
     children.push(pool);
     pinTo(pool.pid, LOAD_CORES);
     const { port: poolPort } = await once(pool, 'ready', 10_000);
+    // With --upstream sv2 the proxy mines on an SV2 pool; the SV1 pool above still serves the direct miners.
+    let sv2Pool = null;
+    let sv2 = null;
+    if (upstream === 'sv2') {
+      sv2Pool = fork(join(here, 'sv2-pool-process.mjs'), { env: { ...process.env, BENCH_DIFFICULTY: String(DIFFICULTY) } });
+      children.push(sv2Pool);
+      pinTo(sv2Pool.pid, LOAD_CORES);
+      sv2 = await once(sv2Pool, 'ready', 10_000);
+    }
+    const upstreamPool = sv2Pool ?? pool;
 
     const [stratumPort, webPort] = [await freePort(), await freePort()];
     if (cpuProf) mkdirSync(profilesDir, { recursive: true });
@@ -332,6 +352,8 @@ async function runOnce(label, checkout) {
         `--api.token=${TOKEN}`,
         ...optional('stratum.maxConnections', options.miners + 1000),
         ...optional('upstream.aggregation', options.aggregation),
+        // The bench pools' difficulty is far below the default minimum: miners get it (4 hashes a share), not the minimum.
+        ...optional('vardiff.minDifficulty', DIFFICULTY),
         // Every registration and poll comes from 127.0.0.1: the per-address API limits would count them all.
         ...optional('api.registrationRate', 0),
         ...optional('api.readRate', 0),
@@ -345,10 +367,19 @@ async function runOnce(label, checkout) {
     const web = `127.0.0.1:${webPort}`;
     await untilReady(`http://${web}/api/v1/algorithms`, 30_000, proxy);
     const call = api(web);
-    await call('POST', '/pools', { host: '127.0.0.1', port: poolPort, algorithm: 'sha256' });
+    if (sv2)
+      await call('POST', '/pools', {
+        host: '127.0.0.1',
+        port: sv2.port,
+        algorithm: 'sha256',
+        protocol: 'sv2',
+        authorityPubkey: sv2.authorityPubkey,
+      });
+    else await call('POST', '/pools', { host: '127.0.0.1', port: poolPort, algorithm: 'sha256' });
+    const poolUrl = sv2 ? `stratum2+tcp://127.0.0.1:${sv2.port}/${sv2.authorityPubkey}` : `127.0.0.1:${poolPort}`;
     const logins = [];
     for (let i = 0; i < options.names; i++)
-      logins.push((await call('POST', '/users', { pool: `127.0.0.1:${poolPort}`, user: `bench${i}`, password: 'x' })).name);
+      logins.push((await call('POST', '/users', { pool: poolUrl, user: `bench${i}`, password: 'x' })).name);
     const idle = processStats(proxy.pid);
     // The empty proxy's own cost (registered, no miner yet) over a window as long as the idle one: what the
     // connected miners add to it is their cost per miner, apart from the proxy's constant.
@@ -394,9 +425,11 @@ async function runOnce(label, checkout) {
     let phase = 'idle';
     const jobTimer = setInterval(async () => {
       const jobPhase = phase;
-      pool.send({ type: 'job' });
-      const job = await once(pool, 'job', 10_000);
-      jobs.push({ ...job, phase: jobPhase });
+      upstreamPool.send({ type: 'job' });
+      // The direct miners' SV1 pool gets the same job (the same id) at the same moment, timed from its own send.
+      if (sv2Pool) pool.send({ type: 'job' });
+      const [job, direct] = await Promise.all([once(upstreamPool, 'job', 10_000), sv2Pool ? once(pool, 'job', 10_000) : null]);
+      jobs.push({ ...job, directSentAt: direct?.sentAt ?? job.sentAt, phase: jobPhase });
     }, options.jobIntervalMs);
 
     // Idle window: every miner connected, jobs flowing, no shares, no scrapes.
@@ -443,10 +476,10 @@ async function runOnce(label, checkout) {
       for (const job of phaseJobs) {
         miners.send({ type: 'arrivals', jobId: job.jobId });
         const { arrivals, direct } = await once(miners, 'arrivals', 10_000);
-        const since = (at) => Number(BigInt(at) - BigInt(job.sentAt));
-        const latencies = arrivals.map(since);
+        const since = (at, sentAt = job.sentAt) => Number(BigInt(at) - BigInt(sentAt));
+        const latencies = arrivals.map((at) => since(at));
         jobLatencies.push(...latencies);
-        directJobLatencies.push(...direct.map(since));
+        directJobLatencies.push(...direct.map((at) => since(at, job.directSentAt)));
         const poolLoop = since(job.writtenAt);
         poolLoops.push(poolLoop);
         if (latencies.length > 0)
@@ -472,6 +505,7 @@ async function runOnce(label, checkout) {
     const idleCostSeconds = idleCoreShare * shareWallSeconds;
     result = {
       label,
+      upstream,
       checkout: describeCheckout(checkout),
       at: new Date().toISOString(),
       notes,
@@ -645,6 +679,7 @@ const n = (value, digits = 2) => (value === null || value === undefined ? '-' : 
 const sig = (value) => (value === null || value === undefined ? '-' : Number(value.toPrecision(3)).toString());
 /** Rows of the table: label, the cell of one side's figures, and the ratio keys shown in the new/baseline column. */
 const ROWS = [
+  ['pool protocol behind the proxy (--upstream)', () => options.upstream],
   ['miners connected (on pool connections)', (f) => `${n(f.connected, 0)} in ${n(f.connectSeconds, 1)} s (${n(f.poolConnections, 0)})`],
   ['shares per second sustained', (f) => `${n(f.sharesPerSecond, 0)} (${n(f.answered, 0)} in ${options.durationSeconds} s)`],
   ['share round trip through the proxy, p50 / p99 / max', (f) => `${n(f.proxiedP50)} / ${n(f.proxiedP99)} / ${n(f.proxiedMax)} ms`],
@@ -797,7 +832,7 @@ async function main() {
   }
   // Quick runs and comparisons of quick runs share the ignored quick-* prefix.
   const kind = baselineDir === undefined ? '' : 'compare-';
-  const file = join(resultsDir, `${quick ? 'quick' : 'full'}-${kind}${stamp}.json`);
+  const file = join(resultsDir, `${quick ? 'quick' : 'full'}-${kind}${upstream === 'sv2' ? 'sv2-' : ''}${stamp}.json`);
   writeFileSync(file, `${JSON.stringify(output, null, 2)}\n`);
   for (const note of output.notes) say(`NOTE: ${note}`);
   say(`\nresults: ${file}`);
