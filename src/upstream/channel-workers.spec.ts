@@ -181,6 +181,26 @@ describe("a channel's worker names (workerNames rig)", () => {
     expect(protocolErrors).toEqual([]);
   });
 
+  it("names the rigs after the account the channel fails over to, and that account's own setting", async () => {
+    const { channel, connections, share } = channelOver(['rig', 'rig', 'account'], ['acct', 'backup.x', 'third']);
+    // Failback probes connect to higher accounts too: the channel's connection is the newest of its account.
+    const of = (user: string) => connections.filter((c) => c.account.user === user).at(-1)!;
+    const a = member('01', 'a');
+    channel.seat(a);
+    of('acct').listener.onDown('ECONNREFUSED', false);
+    of('backup.x').ready();
+    expect(of('backup.x').authorizations.map((x) => x.name)).toEqual(['backup.a']);
+    of('backup.x').authorizations[0].answer(null);
+    await settle();
+    await share(a);
+    expect(of('backup.x').submittedAs).toEqual(['backup.a']);
+    of('backup.x').listener.onDown('ECONNREFUSED', false);
+    of('third').ready();
+    await share(a);
+    expect(of('third').authorizations).toEqual([]);
+    expect(of('third').submittedAs).toEqual([undefined]);
+  });
+
   it('keeps the account on an account of workerNames account, and on SV2 connections', () => {
     const account = channelOver(['account'], ['acct']);
     account.channel.seat(member('01', 'a'));
