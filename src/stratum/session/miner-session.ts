@@ -80,6 +80,8 @@ const MAX_DIFFICULTY_STEPS = 4;
 const MAX_SHARES_PER_JOB = 4096;
 /** Of those, at most this many from one session. */
 const MAX_SHARES_PER_SESSION_JOB = 1024;
+/** How long a session that never sent a share is kept for resumption (at most --stratum.sessionLinger). */
+const SHARELESS_LINGER_MS = 5000;
 /** The answer to a share once its job's duplicate set is full: refused, never let through unchecked. */
 const JOB_FULL = 'stale job: too many shares for this job, take the newer job';
 /** The answer to a share of a miner on probation with as many shares awaiting the pool's verdict as it may have. */
@@ -128,6 +130,8 @@ export class MinerSession implements ChannelMember {
   private accountIndex = 0;
   connectedSince = Date.now();
   private cachedTag: string | null = null;
+  /** It sent a share (authorized): only then is it kept for the whole linger time. */
+  private submitted = false;
 
   constructor(
     readonly id: string,
@@ -298,6 +302,7 @@ export class MinerSession implements ChannelMember {
   async submit(requestId: RpcId, params: unknown): Promise<StratumError | undefined> {
     if (this.state === 'subscribed' || this.state === 'connected')
       return new StratumError(StratumErrorCode.UnauthorizedWorker, 'unauthorized worker');
+    this.submitted = true;
     const rejectLocally = (reason: RejectReason, error: StratumError, difficulty = this.difficulty ?? 1) => {
       this.host.shareAnswered(this, difficulty, { accepted: false, reason });
       if (INVALID_SHARE_REASONS.has(reason)) this.connection?.shareJudged(false);
@@ -519,10 +524,15 @@ export class MinerSession implements ChannelMember {
       return;
     }
     this.state = 'lingering';
+    // A session that never sent a share has nothing worth keeping: it lingers briefly, so that many short
+    // connections cannot hold memory for the whole linger time.
+    const lingerMs = this.submitted
+      ? this.host.config.stratum.sessionLingerMs
+      : Math.min(this.host.config.stratum.sessionLingerMs, SHARELESS_LINGER_MS);
     this.lingerTimer = setTimeout(() => {
-      this.logger.log(`${this.label}: not resumed within ${this.host.config.stratum.sessionLingerMs} ms: closed`);
+      this.logger.log(`${this.label}: not resumed within ${lingerMs} ms: closed`);
       this.end();
-    }, this.host.config.stratum.sessionLingerMs);
+    }, lingerMs);
   }
 
   /** Ends the session for good: closes the miner's connection and leaves the channel. */
