@@ -219,16 +219,27 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
     this.apply(routed, routed.router.setAvailable(String(route), true, Date.now()), 'route_up');
   }
 
+  /**
+   * Carries out a batch of moves. A route that came back is told so inside its channel's ready event:
+   * those moves wait for the next turn of the event loop, so that the miners join a channel that has
+   * finished telling its members (and holds the pool's first job). Moves away from a route that is down
+   * are made at once (a miner still authorizing then waits for the other route instead of failing).
+   */
   private apply(routed: RoutedName, moves: readonly RouteMove[], reason: MoveReason): void {
-    let count = 0;
+    const moved: string[] = [];
     for (const move of moves) {
       const seat = routed.sessions.get(move.miner);
       if (!seat) continue;
       seat.route = Number(move.to);
-      this.mechanics?.move(move.miner);
-      count++;
+      moved.push(move.miner);
     }
-    this.countMoves(routed.user.name, count, reason);
+    if (moved.length === 0) return;
+    this.countMoves(routed.user.name, moved.length, reason);
+    const carryOut = () => {
+      for (const sessionId of moved) if (routed.sessions.has(sessionId)) this.mechanics?.move(sessionId);
+    };
+    if (reason === 'route_up') setImmediate(carryOut);
+    else carryOut();
   }
 
   private routedName(user: User): RoutedName {
