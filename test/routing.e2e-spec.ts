@@ -1,6 +1,7 @@
 import { UpstreamChannels } from '../src/upstream/channels.service.js';
 import { Farm, TOKEN } from './support/farm.js';
 import { sampleWith as sample } from './support/metrics-text.js';
+import { describeEachStore } from './support/stores.js';
 import { until } from './support/until.js';
 import type { SimMiner } from './support/sim-miner.js';
 import type { SimPool } from './support/sim-pool.js';
@@ -172,13 +173,14 @@ describe('routing by weight', () => {
   }, 45_000);
 });
 
-describe('routes in the users API', () => {
+// On both databases: the migration (user_routes, users.route_weight) runs on SQLite and PostgreSQL.
+describeEachStore('routes in the users API', (factory) => {
   const farm = new Farm();
   let a: SimPool;
   let b: SimPool;
 
   beforeAll(async () => {
-    await farm.start();
+    await farm.start([], factory);
     a = await farm.addPool();
     b = await farm.addPool();
   });
