@@ -24,12 +24,19 @@ export interface RoutingMechanics {
   watch(name: string, accounts: readonly NameAccount[], up: () => void): () => void;
 }
 
+/** Where a session is: the route decided, and the channel it sits on with that channel's route. */
+interface Seat {
+  route: number;
+  channel: Channel | null;
+  channelRoute: number;
+}
+
 /** One name with more than one route: its router, its routes as stored, and where its sessions are. */
 interface RoutedName {
   user: User;
   routes: NameRoute[];
   readonly router: WeightedRouter;
-  readonly sessions: Map<string, { route: number; channel: Channel | null }>;
+  readonly sessions: Map<string, Seat>;
   /** Routes found down, each with the watcher that tells when it is back. */
   readonly down: Map<number, () => void>;
 }
@@ -117,7 +124,7 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
     if (!seat) {
       const rate = workPerMs(this.accounting.workerHashrate(sessionId, now));
       const route = routed.router.join(sessionId, now, rate);
-      seat = { route: route === null ? 0 : Number(route), channel: null };
+      seat = { route: route === null ? 0 : Number(route), channel: null, channelRoute: -1 };
       routed.sessions.set(sessionId, seat);
       this.sessions.set(sessionId, routed);
     }
@@ -127,7 +134,9 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
   /** The channel a placed session sits on now (for the route's active account and its availability). */
   seated(sessionId: string, channel: Channel): void {
     const seat = this.sessions.get(sessionId)?.sessions.get(sessionId);
-    if (seat) seat.channel = channel;
+    if (!seat) return;
+    seat.channel = channel;
+    seat.channelRoute = seat.route;
   }
 
   leave(sessionId: string): void {
@@ -155,9 +164,10 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
     const routed = this.sessions.get(sessionId);
     const seat = routed?.sessions.get(sessionId);
     if (!routed || !seat || seat.channel !== channel) return;
-    if (up) return this.routeUp(routed, seat.route);
-    if (routed.down.has(seat.route) || !this.mechanics) return;
-    const route = seat.route;
+    // The route of the channel that spoke: a move decided but not carried out yet does not count.
+    const route = seat.channelRoute;
+    if (up) return this.routeUp(routed, route);
+    if (routed.down.has(route) || !this.mechanics) return;
     routed.down.set(route, () => undefined);
     const stop = this.mechanics.watch(routed.user.name, routed.routes[route].accounts, () => this.routeUp(routed, route));
     if (routed.down.has(route)) routed.down.set(route, stop);
@@ -203,7 +213,7 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
     return routed.routes.map((route, i) => {
       let active: { pool: string; user: string } | null = null;
       for (const seat of routed.sessions.values())
-        if (seat.route === i && seat.channel && !seat.channel.closed) {
+        if (seat.channelRoute === i && seat.channel && !seat.channel.closed) {
           active = { pool: seat.channel.poolAddress, user: seat.channel.account.user };
           break;
         }
