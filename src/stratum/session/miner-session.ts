@@ -252,14 +252,7 @@ export class MinerSession implements ChannelMember {
     }
     this.user = user;
     this.rig = request.rig;
-    this.probation = null; // trust is earned with a pool, not carried to another
-    this.difficulty = null;
-    this.steps = [];
-    this.vardiff = null;
-    this.forceCleanNext = true;
-    const channel = this.host.attachChannel(this, user);
-    this.channel = channel;
-    if (this.suggestedDifficulty !== null) channel.suggestDifficulty(this.suggestedDifficulty);
+    const channel = this.seat(user);
     let failure: string | null = null;
     if (channel.isReady) {
       this.fitChannel(channel);
@@ -550,6 +543,19 @@ export class MinerSession implements ChannelMember {
     this.host.sessionEnded(this);
   }
 
+  /** Takes a seat on a channel of the user's accounts with a fresh start: difficulty, jobs and trust are per pool. */
+  private seat(user: User): Channel {
+    this.probation = null; // trust is earned with a pool, not carried to another
+    this.difficulty = null;
+    this.steps = [];
+    this.vardiff = null;
+    this.forceCleanNext = true;
+    const channel = this.host.attachChannel(this, user);
+    this.channel = channel;
+    if (this.suggestedDifficulty !== null) channel.suggestDifficulty(this.suggestedDifficulty);
+    return channel;
+  }
+
   /**
    * Routing moved the session to another route of its name: it leaves its channel and joins one of the new
    * route's accounts, kept connected; the new pool's difficulty and a clean job follow (shares of old jobs
@@ -560,14 +566,7 @@ export class MinerSession implements ChannelMember {
     const authorizing = this.channelWaiter !== null;
     if ((this.state !== 'authorized' && !authorizing) || !user || !this.connection) return;
     this.leaveChannel();
-    this.probation = null;
-    this.difficulty = null;
-    this.steps = [];
-    this.vardiff = null;
-    this.forceCleanNext = true;
-    const channel = this.host.attachChannel(this, user);
-    this.channel = channel;
-    if (this.suggestedDifficulty !== null) channel.suggestDifficulty(this.suggestedDifficulty);
+    const channel = this.seat(user);
     // Still authorizing (its first route was found down meanwhile): the answer waits for the new channel.
     if (authorizing) return channel.isReady ? this.channelWaiter?.(null) : undefined;
     if (!channel.isReady) return this.startOutage(); // channelReady and the first job follow
