@@ -119,8 +119,11 @@ describe('the farm page in a real browser (Debian chromium)', () => {
     const runs = await hashing;
     const real = realRate(runs, shownAt - WINDOW_MS, shownAt);
     console.log(`farm page: ${Math.round(shown)} H/s shown, miners hashed ${Math.round(real)} H/s (${((shown / real) * 100).toFixed(0)}%)`);
-    expect(shown / real).toBeGreaterThan(0.8);
-    expect(shown / real).toBeLessThan(1.2);
+    // 25 %: beside the shares' own noise (a few %), the card's number is up to a second older than `shownAt`
+    // (the API caches its snapshot for 1 s) and vardiff steps fall inside the window; a wrong unit or a
+    // window mix-up is off by 2x or more.
+    expect(shown / real).toBeGreaterThan(0.75);
+    expect(shown / real).toBeLessThan(1.25);
     // The chart's newest point: the minute's work over its elapsed seconds, which is what the miners hashed
     // from the minute's start to the drawing (fewer shares behind it than the card: a wider margin).
     const realInBucket = realRate(runs, bucketStart, drawnAt);
