@@ -29,17 +29,21 @@ const MEASURE_MS = 3000;
 const hex32 = (value: number) => (value >>> 0).toString(16).padStart(8, '0');
 const errorOf = (response: Response) => response.error as [number, string, null] | null;
 
-/** Extranonce2 values of the test's own shares: far from the sim miners' counters, so the pool's record tells them apart. */
+/**
+ * The test's own shares, as the pool sees them: the sender's prefix (its extranonce1) followed by an
+ * extranonce2 far from the sim miners' counters. With the prefix in front, another miner's extranonce2 cannot
+ * match by chance across the boundary between its prefix and its counter.
+ */
 let ownExtranonce2 = 0x40000000;
 const ownExtranonces: string[] = [];
-const isOwn = (share: { extranonce2: string }) => ownExtranonces.some((extranonce2) => share.extranonce2.includes(extranonce2));
+const isOwn = (share: { extranonce2: string }) => ownExtranonces.some((own) => share.extranonce2.includes(own));
 
 /** A share for `job` with this ntime that meets the job's difficulty (found by hashing, as a miner would). */
 function solve(miner: SimMiner, job: MinerJob, ntime = job.ntime): unknown[] {
   const extranonce2 = hex32(ownExtranonce2++)
     .padStart(miner.extranonce2Size * 2, '0')
     .slice(-miner.extranonce2Size * 2);
-  ownExtranonces.push(extranonce2);
+  ownExtranonces.push(miner.extranonce1 + extranonce2);
   const header = buildHeader(job, { extranonce1: miner.extranonce1, extranonce2, ntime, nonce: '00000000' });
   const target = targetBytes(difficultyToTarget(job.difficulty));
   for (let nonce = 0; nonce < 1 << 24; nonce++) {

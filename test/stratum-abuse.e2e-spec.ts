@@ -10,9 +10,10 @@ import type { SimPool } from './support/sim-pool.js';
 /**
  * Share round trips of the healthy miner above this fail a test. Measured 50-65 ms at p99 on the 2-core
  * machine, where this process also runs the attacker, the pool and the healthy miner's hashing; before the
- * fair-share rules a notification flood held it up for 18.6 s.
+ * fair-share rules a notification flood held it up for 18.6 s. The bound catches stalls of that kind, not
+ * speed: with the suite's other file running beside this one, a p99 of 157 ms was seen on a healthy proxy.
  */
-const HEALTHY_P99_MS = 150;
+const HEALTHY_P99_MS = 500;
 /** How long an attack may run at most: it stops by itself if the proxy never closes the attacker. */
 const ATTACK_MS = 4000;
 
