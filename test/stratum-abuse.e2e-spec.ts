@@ -216,16 +216,9 @@ describe('abuse from one connection (a healthy miner hashes throughout)', () => 
     const metrics = await farm.http.get('/metrics').expect(200);
     expect(metrics.text).toContain('proxy_workers_connected');
     await farm.http.get('/api/v1/pools').expect(200);
-    const refused = await Promise.all(
-      clients.map((client) =>
-        client.closed(300).then(
-          () => 1,
-          () => 0,
-        ),
-      ),
-    );
-    // The healthy miner holds one: 99 more may stay (until the line timeout), the rest are refused at once.
-    expect(refused.reduce((a: number, b: number) => a + b, 0)).toBeGreaterThanOrEqual(51);
+    // The healthy miner holds one: 99 more may stay (until the 1 s line timeout), the rest are refused at
+    // once. Every one is closed by the proxy within a few seconds; the reasons, not the timing, tell which.
+    await Promise.all(clients.map((client) => client.closed(5000)));
     for (const client of clients) client.close();
     expect(failures).toBe(0);
     const after = (await farm.http.get('/metrics').expect(200)).text;
