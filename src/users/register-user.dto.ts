@@ -56,52 +56,64 @@ export const MAX_BACKUPS = 8;
 export const MAX_ROUTES = 8;
 export const MAX_WEIGHT = 100_000;
 
+/** Property decorators as if stacked in this order (TypeScript applies a stack bottom up), declared once. */
+const all =
+  (...decorators: PropertyDecorator[]): PropertyDecorator =>
+  (target, key) => {
+    for (const decorator of [...decorators].reverse()) decorator(target, key);
+  };
+
+/** A list of backup accounts, in failover order. */
+const backupAccounts = () =>
+  all(
+    IsArray({ message: 'backups must be an array of {"pool", "user", "password"}' }),
+    ArrayMaxSize(MAX_BACKUPS, { message: `backups must have at most ${MAX_BACKUPS} accounts` }),
+    ValidateNested({ each: true }),
+    Type(() => AccountDto),
+  );
+
+const ROUTES_TEXT = 'routes must be an array of {"weight", "pool", "user", "password", "backups"}';
+
+/** A list of routes, from one to MAX_ROUTES. */
+const routeList = () =>
+  all(
+    IsArray({ message: ROUTES_TEXT }),
+    ArrayMinSize(1, { message: 'routes must have at least one route' }),
+    ArrayMaxSize(MAX_ROUTES, { message: `routes must have at most ${MAX_ROUTES} routes` }),
+    ValidateNested({ each: true }),
+    Type(() => RouteDto),
+  );
+
+/** An account with optional backups: a route's accounts, or the name's own in the original body. */
+class AccountWithBackupsDto extends AccountDto {
+  @IsOptional()
+  @backupAccounts()
+  backups?: AccountDto[];
+}
+
 /** One route: a weight and its accounts (a primary and backups in failover order). */
-export class RouteDto extends AccountDto {
+export class RouteDto extends AccountWithBackupsDto {
   @IsDefined({ message: 'weight is required (a number from 0 to 100000)' })
   @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'weight must be a number from 0 to 100000' })
   @Min(0, { message: 'weight must be a number from 0 to 100000' })
   @Max(MAX_WEIGHT, { message: 'weight must be a number from 0 to 100000' })
   weight: number;
-
-  @IsOptional()
-  @IsArray({ message: 'backups must be an array of {"pool", "user", "password"}' })
-  @ArrayMaxSize(MAX_BACKUPS, { message: `backups must have at most ${MAX_BACKUPS} accounts` })
-  @ValidateNested({ each: true })
-  @Type(() => AccountDto)
-  backups?: AccountDto[];
 }
-
-const ROUTES_TEXT = 'routes must be an array of {"weight", "pool", "user", "password", "backups"}';
 
 /**
  * The original's registration body, with optional backup accounts, or `routes` (then without pool, user,
  * password and backups of its own: route 0 is the name's account). Unknown fields are ignored.
  */
-export class RegisterUserDto extends AccountDto {
+export class RegisterUserDto extends AccountWithBackupsDto {
   @IsOptional()
-  @IsArray({ message: ROUTES_TEXT })
-  @ArrayMinSize(1, { message: 'routes must have at least one route' })
-  @ArrayMaxSize(MAX_ROUTES, { message: `routes must have at most ${MAX_ROUTES} routes` })
-  @ValidateNested({ each: true })
-  @Type(() => RouteDto)
+  @routeList()
   routes?: RouteDto[];
-
-  @IsOptional()
-  @IsArray({ message: 'backups must be an array of {"pool", "user", "password"}' })
-  @ArrayMaxSize(MAX_BACKUPS, { message: `backups must have at most ${MAX_BACKUPS} accounts` })
-  @ValidateNested({ each: true })
-  @Type(() => AccountDto)
-  backups?: AccountDto[];
 }
 
 /** PUT /api/v1/users/:name/backups: the whole list, in failover order ([] removes them). */
 export class ReplaceBackupsDto {
   @IsDefined({ message: 'backups is required (an array, [] for none)' })
-  @IsArray({ message: 'backups must be an array of {"pool", "user", "password"}' })
-  @ArrayMaxSize(MAX_BACKUPS, { message: `backups must have at most ${MAX_BACKUPS} accounts` })
-  @ValidateNested({ each: true })
-  @Type(() => AccountDto)
+  @backupAccounts()
   backups: AccountDto[];
 }
 
@@ -111,11 +123,7 @@ for (const property of ['pool', 'user'] as const)
 
 /** PUT /api/v1/users/:name/routes: every route; routes[0] is the name's own account (pool and user as registered). */
 export class ReplaceRoutesDto {
-  @IsDefined({ message: 'routes is required (an array of routes, the name\'s own account first)' })
-  @IsArray({ message: ROUTES_TEXT })
-  @ArrayMinSize(1, { message: 'routes must have at least one route' })
-  @ArrayMaxSize(MAX_ROUTES, { message: `routes must have at most ${MAX_ROUTES} routes` })
-  @ValidateNested({ each: true })
-  @Type(() => RouteDto)
+  @IsDefined({ message: "routes is required (an array of routes, the name's own account first)" })
+  @routeList()
   routes: RouteDto[];
 }

@@ -1,6 +1,5 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { passwordColumn } from '../database/secrets.js';
-import { Pool } from '../pools/pool.entity.js';
+import { PoolAccountColumns } from './pool-account.columns.js';
 import type { User } from './user.entity.js';
 
 /**
@@ -8,7 +7,7 @@ import type { User } from './user.entity.js';
  * user's own account and backups); position 0 is the route's primary, then its backups in failover order.
  */
 @Entity({ name: 'user_routes' })
-export class UserRoute {
+export class UserRoute extends PoolAccountColumns {
   @PrimaryColumn({ name: 'user_name', type: 'varchar', length: 16 })
   userName: string;
 
@@ -25,15 +24,4 @@ export class UserRoute {
   @ManyToOne('User', (user: User) => user.routes, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'user_name' })
   user?: User;
-
-  @ManyToOne(() => Pool, { nullable: false, onDelete: 'RESTRICT', eager: true })
-  @JoinColumn({ name: 'pool_id' })
-  pool: Pool;
-
-  @Column({ name: 'account_user', type: 'varchar', length: 256 })
-  accountUser: string;
-
-  /** Stored as given or encrypted with PROXY_SECRET_KEY. */
-  @Column({ name: 'account_password', type: 'varchar', length: 1024, transformer: passwordColumn })
-  accountPassword: string;
 }
