@@ -37,6 +37,7 @@ interface UserAnswer {
   shares: { accepted: number; rejected: number };
   pools: { pool: string; algorithm: string; index: number; up: boolean }[];
   active: { index: number } | null;
+  routes: { weight: number; active: { pool: string; user: string } | null; share: number; hashrate: number }[];
   workers: {
     worker: string;
     rig: string;
@@ -226,6 +227,9 @@ describe('the farm page in a real browser (Debian chromium)', () => {
     await page.waitForSelector('#view:not(.hidden)');
     expect(await page.textContent('#title')).toBe(`User ${name}`);
     await page.waitForSelector('#workers-table tbody tr');
+    // One route: nothing to split, no routes section.
+    expect(answer.routes).toHaveLength(1);
+    expect(await page.isVisible('#routes-section')).toBe(false);
     // What the page read is what the test read (all but the hashrates, which move with the clock).
     const steady = ({ shares, pools, active, workers }: UserAnswer) => ({
       shares,
@@ -301,6 +305,118 @@ describe('the farm page in a real browser (Debian chromium)', () => {
     await page.close();
   });
 }, 90_000);
+
+describe('the routes of a name on its own page (issue 23)', () => {
+  if (chromiumMissing) return it.skip(`(skipped: ${chromiumMissing})`, () => undefined);
+  // As in routing.e2e-spec.ts: a 6-s routing period, pools whose shares are 128 hashes (thousands of them in
+  // a period), the miners' shares at the pools' difficulty, new work every 2 s.
+  const PERIOD_MS = 6000;
+  const farm = new Farm();
+  let browser: Browser;
+  let pools: SimPool[];
+  let name: string;
+  let miners: SimMiner[];
+  let hashing: Promise<unknown>;
+  let stop = false;
+  let jobs: NodeJS.Timeout | null = null;
+  const address = (pool: SimPool) => `127.0.0.1:${pool.port}`;
+
+  beforeAll(async () => {
+    await farm.start([`--routing.period=${PERIOD_MS}ms`, '--vardiff.shareInterval=0', '--metrics.speedWindow=5s']);
+    browser = await launch();
+    pools = [await farm.addPool({ difficulty: 2 ** -25 }), await farm.addPool({ difficulty: 2 ** -25 })];
+    const registered = await farm.http
+      .post('/api/v1/users')
+      .send({
+        routes: [
+          { weight: 80, pool: address(pools[0]), user: 'farm', password: 'x' },
+          { weight: 20, pool: address(pools[1]), user: 'host', password: 'x' },
+        ],
+      })
+      .expect(201);
+    name = registered.body.name as string;
+    jobs = setInterval(() => {
+      for (const pool of farm.pools) if (pool.peers.size > 0) pool.newJob(false);
+    }, 2000);
+    miners = [1, 2, 3, 4].map((i) => farm.miner({ login: `${name}.rig${i}` }));
+    for (const miner of miners) expect((await miner.start()).result).toBe(true);
+    for (const miner of miners) await miner.waitForJob();
+    hashing = Promise.all(
+      miners.map(async (miner, i) => {
+        while (!stop && !miner.isClosed) await miner.hashAt(1000 * (i + 1), 2000);
+      }),
+    );
+  }, 30_000);
+
+  afterAll(async () => {
+    if (jobs) clearInterval(jobs);
+    stop = true;
+    await hashing;
+    await browser?.close();
+    await farm.stop();
+  });
+
+  it('shows each route’s weight, active account, and share and hashrate as the API measures them', async () => {
+    const path = `/api/v1/users/${name}`;
+    const read = async () => (await farm.http.get(path).expect(200)).body as UserAnswer;
+    // A period of hashing: both routes mining, each with its part of the name's work measured.
+    await until(async () => (await read()).routes.every((route) => route.active !== null && route.share > 0), 'both routes mining', 15_000);
+    await new Promise((resolve) => setTimeout(resolve, PERIOD_MS));
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`http://${farm.proxy.webAddress}/#user=${name}`);
+    await page.waitForSelector('#routes-section:not(.hidden)');
+    // The page's next refresh, then the API read right after it: the two snapshots milliseconds apart.
+    const answered = await page.waitForResponse((response) => response.url().endsWith(path), { timeout: 10_000 });
+    const pageAnswer = (await answered.json()) as UserAnswer;
+    await page.waitForFunction(
+      (share) => document.querySelector<HTMLElement>('#routes-table tbody tr')?.dataset.share === String(share),
+      pageAnswer.routes[0].share,
+    );
+    const rows = await page.$$eval('#routes-table tbody tr', (trs) =>
+      trs.map((tr) => ({
+        share: Number((tr as HTMLElement).dataset.share),
+        hashrate: Number((tr as HTMLElement).dataset.hashrate),
+        cells: [...(tr as HTMLTableRowElement).cells].map((cell) => cell.textContent),
+      })),
+    );
+    const answer = await read();
+    console.log(
+      `routes on the page: ${rows.map((row) => row.cells.join(' | ')).join('; ')}; the API right after: ` +
+        answer.routes.map((route) => `${(route.share * 100).toFixed(1)} % ${Math.round(route.hashrate)} H/s`).join(', '),
+    );
+    expect(rows).toHaveLength(2);
+    // The weights, as percents of their sum; each route's account (pool and user) its miners mine on.
+    expect(rows.map((row) => row.cells.slice(0, 4))).toEqual([
+      ['1', '80 %', address(pools[0]), 'farm'],
+      ['2', '20 %', address(pools[1]), 'host'],
+    ]);
+    expect(answer.routes.map((route) => route.active)).toEqual([
+      { pool: address(pools[0]), user: 'farm' },
+      { pool: address(pools[1]), user: 'host' },
+    ]);
+    for (const [i, row] of rows.entries()) {
+      const route = answer.routes[i];
+      // The figures shown are the ones the page read, formatted: a share to a tenth of a percent.
+      expect(row.share).toBe(pageAnswer.routes[i].share);
+      expect(row.cells[4]).toBe(`${Number((row.share * 100).toFixed(1))} %`);
+      expect(row.cells[5]).toMatch(/^\d+(\.\d+)? k?H\/s$/);
+      expect(row.hashrate).toBe(pageAnswer.routes[i].hashrate);
+      // And what the API says right after: the share (over the routing period) moves little in that time.
+      expect(Math.abs(row.share - route.share)).toBeLessThan(0.05);
+      expect(route.share).toBeGreaterThan(0);
+    }
+    // A route's hashrate jumps when a miner moves (every 0.6 s at most); the routes' sum does not.
+    const sum = (rates: number[]) => rates.reduce((total, rate) => total + rate, 0);
+    const shownSum = sum(rows.map((row) => row.hashrate));
+    expect(shownSum / sum(answer.routes.map((route) => route.hashrate))).toBeGreaterThan(0.75);
+    expect(shownSum / sum(answer.routes.map((route) => route.hashrate))).toBeLessThan(1.25);
+    // The weights split the work: the 80 % route takes the larger part.
+    expect(rows[0].share).toBeGreaterThan(rows[1].share);
+    mkdirSync(SHOTS, { recursive: true });
+    await (await page.$('#routes-section'))!.screenshot({ path: `${SHOTS}user-routes.png` });
+    await page.close();
+  }, 45_000);
+}, 60_000);
 
 describe('the farm page of a proxy without a management token', () => {
   if (chromiumMissing) return it.skip(`(skipped: ${chromiumMissing})`, () => undefined);

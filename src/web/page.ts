@@ -25,6 +25,7 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
 th { cursor: pointer; user-select: none; color: var(--muted); font-weight: 600; }
 th.sorted::after { content: attr(data-dir); margin-left: 4px; }
+#routes-table th { cursor: default; }
 input[type=search], input[type=password], input[type=text] { padding: 6px 8px; border: 1px solid var(--line); border-radius: 6px; min-width: 0; max-width: 100%; }
 .pager { display: flex; gap: 8px; align-items: center; margin-top: 8px; color: var(--muted); font-size: 13px; }
 #login, #disabled { max-width: 560px; margin: 40px auto; }
@@ -73,6 +74,11 @@ export const PAGE_HTML = `<!doctype html>
     </div>
     <section><h2>Hashrate <span class="ranges" id="ranges"><button data-range="1h">1 h</button><button data-range="24h">24 h</button><button data-range="7d">7 d</button></span></h2><div class="chart" id="chart"></div></section>
     <section><h2>Pools</h2><ul class="pools" id="pools"></ul></section>
+    <section id="routes-section" class="hidden"><h2>Routes</h2>
+      <div class="table-wrap"><table id="routes-table"><thead><tr>
+        <th>Route</th><th>Weight</th><th>Mining on</th><th>As user</th><th>Share of hashrate</th><th>Hashrate</th>
+      </tr></thead><tbody></tbody></table></div>
+    </section>
     <section id="users-section"><h2>Users</h2><ul class="pools" id="users"></ul></section>
     <section id="workers-section"><h2>Workers <input id="filter" type="search" placeholder="filter by user or rig"></h2>
       <div class="table-wrap"><table id="workers-table"><thead><tr>

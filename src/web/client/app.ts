@@ -34,11 +34,23 @@ interface Worker {
   connectedSince: string;
   lastShare: string | null;
 }
+/**
+ * A name's route (issue 23): its weight, its accounts in failover order, the one its miners mine on now (null:
+ * none, the route is down) and its measured part of the name's hashrate over the routing period (share, 0..1).
+ */
+interface Route {
+  weight: number;
+  accounts: { pool: string; user: string }[];
+  active: { pool: string; user: string } | null;
+  share: number;
+  hashrate: number;
+}
 /** GET /api/v1/users/:name (public). */
 interface UserView {
   name: string;
   hashrate: number;
   active: Account | null;
+  routes: Route[];
   shares: { accepted: number; rejected: number };
   pools: { pool: string; algorithm: string; index: number; up: boolean }[];
   workers: Omit<Worker, 'user'>[];
@@ -123,6 +135,11 @@ export function formatHashrate(value: number): string {
     unit++;
   }
   return `${scaled.toFixed(scaled >= 100 ? 0 : scaled >= 10 ? 1 : 2)} ${units[unit]}`;
+}
+
+/** A fraction as a percent, to a tenth: 0.8 is "80 %", 0.7964 is "79.6 %". */
+export function formatPercent(fraction: number): string {
+  return `${Number((fraction * 100).toFixed(1))} %`;
 }
 
 function ago(iso: string | null): string {
@@ -304,6 +321,38 @@ function renderUsers(farm: Farm): void {
   );
 }
 
+/**
+ * A user's routes, when it has more than one: each one's weight (a percent of all the weights), the account its
+ * miners mine on ("down": none) and its measured part of the name's hashrate. One route: nothing to split, no section.
+ */
+function renderRoutes(routes: Route[]): void {
+  const shown = routes.length > 1;
+  $('routes-section').classList.toggle('hidden', !shown);
+  const total = routes.reduce((sum, route) => sum + route.weight, 0);
+  $('routes-table')
+    .querySelector('tbody')!
+    .replaceChildren(
+      ...(shown ? routes : []).map((route, i) => {
+        const row = document.createElement('tr');
+        row.dataset.route = String(i);
+        row.dataset.share = String(route.share);
+        row.dataset.hashrate = String(route.hashrate);
+        const cell = (value: string, className = '') => Object.assign(document.createElement('td'), { textContent: value, className });
+        const weight = cell(formatPercent(total > 0 ? route.weight / total : 0));
+        weight.title = `weight ${route.weight} of ${total}`;
+        row.append(
+          cell(String(i + 1)),
+          weight,
+          route.active ? cell(route.active.pool) : cell('down', 'down'),
+          cell(route.active ? route.active.user : '-'),
+          cell(formatPercent(route.share)),
+          cell(formatHashrate(route.hashrate)),
+        );
+        return row;
+      }),
+    );
+}
+
 function renderFarm(farm: Farm): void {
   renderUsers(farm);
   text('hashrate', formatHashrate(farm.hashrate), farm.hashrate);
@@ -406,6 +455,7 @@ async function main(): Promise<void> {
           users: [],
           active: view.active,
         });
+        renderRoutes(view.routes ?? []);
         table.rows = view.workers.map((worker) => ({ ...worker, user: view.name }));
         if (chartDue) {
           chart.draw(await series(`${path}/stats`, null));
