@@ -1,16 +1,14 @@
 // Bench SV2 pool (child process): a minimal Stratum V2 pool on 127.0.0.1 for `--upstream sv2`, built on the
-// proxy's own SV2 code in dist/protocol/sv2 (Noise responder with a certificate from its authority key,
-// framing, messages): SetupConnection, extended channels, and every share accepted at once with its own
+// proxy's own SV2 code in dist/protocol/sv2 (the responder session: Noise responder with a certificate from
+// its authority key, framing, messages): SetupConnection, extended channels, and every share accepted at once with its own
 // SubmitShares.Success, so that what the harness measures is the proxy. Jobs are sent on request from the
 // orchestrator, as bench/pool-process.mjs does, with the same ids (1 at the start, one more a job).
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { encodeAuthorityKey } from '../dist/protocol/sv2/authority-key.js';
-import { ByteQueue } from '../dist/protocol/sv2/byte-queue.js';
-import { decodeMessage, encodeMessage } from '../dist/protocol/sv2/messages.js';
-import { ACT1_SIZE, generateKeyPair, NoiseResponder, signCertificate } from '../dist/protocol/sv2/noise.js';
+import { generateKeyPair } from '../dist/protocol/sv2/noise.js';
+import { Sv2ResponderSession } from '../dist/protocol/sv2/responder-session.js';
 import { difficultyToSv2Target } from '../dist/protocol/sv2/sv1-translation.js';
-import { Sv2TransportDecoder, Sv2TransportEncoder } from '../dist/protocol/sv2/transport.js';
 
 const target = difficultyToSv2Target(Number(process.env.BENCH_DIFFICULTY));
 const staticKey = generateKeyPair();
@@ -43,32 +41,23 @@ function makeJob() {
   };
 }
 
-const send = (peer, message) => peer.socket.write(peer.encoder.encode(encodeMessage(message)));
+const send = (peer, message) => peer.socket.write(peer.session.encode(message));
 
 const server = createServer({ noDelay: true }, (socket) => {
-  const peer = { socket, encoder: null, channels: [] };
-  peers.add(peer);
   const now = Math.floor(Date.now() / 1000);
-  const certificate = signCertificate(
-    { version: 0, validFrom: now - 3600, notValidAfter: now + 86_400 },
-    staticKey.publicKey,
-    authority.secretKey,
-  );
-  const responder = new NoiseResponder({ staticKey, certificate });
-  const pending = new ByteQueue();
-  let decoder = null;
+  const session = new Sv2ResponderSession({
+    staticKey,
+    authoritySecretKey: authority.secretKey,
+    validFrom: now - 3600,
+    notValidAfter: now + 86_400,
+  });
+  const peer = { socket, session, channels: [] };
+  peers.add(peer);
   socket.on('data', (chunk) => {
     try {
-      if (!decoder) {
-        pending.push(chunk);
-        if (pending.length < ACT1_SIZE) return;
-        const { act2, session } = responder.readAct1(pending.take(ACT1_SIZE));
-        socket.write(act2);
-        peer.encoder = new Sv2TransportEncoder(session.sender);
-        decoder = new Sv2TransportDecoder(session.receiver);
-        chunk = pending.take(pending.length);
-      }
-      for (const frame of decoder.push(chunk)) handle(peer, decodeMessage(frame));
+      const { reply, messages } = session.receive(chunk);
+      if (reply) socket.write(reply);
+      for (const message of messages) handle(peer, message);
     } catch {
       socket.destroy();
     }
@@ -119,7 +108,7 @@ process.on('message', (command) => {
     job = makeJob();
     const sentAt = process.hrtime.bigint();
     for (const peer of peers)
-      if (peer.encoder) for (const channelId of peer.channels) send(peer, { ...job, channelId, minNtime: prevHash.minNtime });
+      if (peer.session.established) for (const channelId of peer.channels) send(peer, { ...job, channelId, minNtime: prevHash.minNtime });
     // The pool's own fan-out (encoded and encrypted once per channel) is part of every job's timing: report it.
     const writtenAt = process.hrtime.bigint();
     process.send({ type: 'job', jobId: job.jobId.toString(16), sentAt: sentAt.toString(), writtenAt: writtenAt.toString() });

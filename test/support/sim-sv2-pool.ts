@@ -6,10 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { encodeAuthorityKey } from '../../src/protocol/sv2/authority-key.js';
-import { ByteQueue } from '../../src/protocol/sv2/byte-queue.js';
 import {
-  decodeMessage,
-  encodeMessage,
   SetupConnectionFlags,
   SetupConnectionSuccessFlags,
   type KnownSv2Message,
@@ -19,9 +16,9 @@ import {
   type SubmitSharesExtended,
   type UpdateChannel,
 } from '../../src/protocol/sv2/messages.js';
-import { ACT1_SIZE, generateKeyPair, NoiseResponder, signCertificate, type Sv2KeyPair } from '../../src/protocol/sv2/noise.js';
+import { generateKeyPair, type Sv2KeyPair } from '../../src/protocol/sv2/noise.js';
+import { Sv2ResponderSession } from '../../src/protocol/sv2/responder-session.js';
 import { difficultyToSv2Target, prevHashToNotify, u32ToHex } from '../../src/protocol/sv2/sv1-translation.js';
-import { Sv2TransportDecoder, Sv2TransportEncoder } from '../../src/protocol/sv2/transport.js';
 import { buildHeader, hashValue } from '../../src/protocol/share-hash.js';
 import { powHash } from './pow.js';
 
@@ -77,7 +74,7 @@ interface SimChannel {
 
 interface Peer {
   readonly socket: Socket;
-  encoder: Sv2TransportEncoder | null;
+  readonly session: Sv2ResponderSession;
   readonly channels: Map<number, SimChannel>;
   tamperNext: boolean;
 }
@@ -197,9 +194,9 @@ export class SimSv2Pool {
     const ids = Array.from({ length: count }, () => this.createJob(this.block, this.prevHashes.get(this.block)!.minNtime));
     let sent = 0;
     for (const peer of this.peers) {
-      if (!peer.encoder || peer.socket.destroyed || peer.socket.writableLength > maxUnsent) continue;
+      if (!peer.session.established || peer.socket.destroyed || peer.socket.writableLength > maxUnsent) continue;
       for (const channel of peer.channels.values()) {
-        const frames = ids.map((id) => peer.encoder!.encode(encodeMessage({ ...this.jobs.get(id)!.message, channelId: channel.id })));
+        const frames = ids.map((id) => peer.session.encode({ ...this.jobs.get(id)!.message, channelId: channel.id }));
         peer.socket.write(Buffer.concat(frames));
         sent += count;
       }
@@ -270,32 +267,22 @@ export class SimSv2Pool {
   }
 
   private accept(socket: Socket): void {
-    const peer: Peer = { socket, encoder: null, channels: new Map(), tamperNext: false };
-    this.peers.add(peer);
-    socket.setNoDelay(true);
-    socket.on('error', () => undefined);
-    socket.on('close', () => this.peers.delete(peer));
     const now = Math.floor(Date.now() / 1000);
     const validity = this.options.expiredCertificate
       ? { validFrom: now - 7200, notValidAfter: now - 3600 }
       : { validFrom: now - 3600, notValidAfter: now + 3600 };
     const signer = this.options.wrongAuthorityKey ? generateKeyPair() : this.authority;
-    const certificate = signCertificate({ version: 0, ...validity }, this.staticKey.publicKey, signer.secretKey);
-    const responder = new NoiseResponder({ staticKey: this.staticKey, certificate });
-    const pending = new ByteQueue();
-    let decoder: Sv2TransportDecoder | null = null;
+    const session = new Sv2ResponderSession({ staticKey: this.staticKey, authoritySecretKey: signer.secretKey, ...validity });
+    const peer: Peer = { socket, session, channels: new Map(), tamperNext: false };
+    this.peers.add(peer);
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.peers.delete(peer));
     socket.on('data', (chunk: Buffer) => {
       try {
-        if (!decoder) {
-          pending.push(chunk);
-          if (pending.length < ACT1_SIZE) return;
-          const { act2, session } = responder.readAct1(pending.take(ACT1_SIZE));
-          socket.write(act2);
-          peer.encoder = new Sv2TransportEncoder(session.sender);
-          decoder = new Sv2TransportDecoder(session.receiver);
-          chunk = pending.take(pending.length);
-        }
-        for (const frame of decoder.push(chunk)) this.handle(peer, decodeMessage(frame) as KnownSv2Message);
+        const { reply, messages } = session.receive(chunk);
+        if (reply) socket.write(reply);
+        for (const message of messages) this.handle(peer, message as KnownSv2Message);
       } catch {
         socket.destroy();
       }
@@ -303,8 +290,8 @@ export class SimSv2Pool {
   }
 
   private send(peer: Peer, message: KnownSv2Message): void {
-    if (!peer.encoder || peer.socket.destroyed) return;
-    const bytes = peer.encoder.encode(encodeMessage(message));
+    if (!peer.session.established || peer.socket.destroyed) return;
+    const bytes = peer.session.encode(message);
     if (peer.tamperNext) {
       peer.tamperNext = false;
       bytes[bytes.length - 1] ^= 0x01;
