@@ -1,31 +1,12 @@
 import type { PoolJob } from '../protocol/pool-messages.js';
-import { Channel, ChannelAccount, ChannelHost, ChannelJob, ChannelMember } from './channel.js';
+import { Channel, ChannelAccount, ChannelJob, ChannelMember } from './channel.js';
+import { recordingChannelHost, testPoolJob as job } from './channel-test-host.shared-spec.js';
 import { FanOut } from './fan-out.js';
 import type { PoolConnectionListener, ShareVerdict } from './pool-connection.js';
 import type { UpstreamConnection } from './upstream-connection.js';
 import type { WorkerNames } from './worker-names.js';
 
-const protocolErrors: string[] = [];
-const host: ChannelHost = {
-  accountUp: () => undefined,
-  accountDown: () => undefined,
-  accountRefused: () => undefined,
-  failover: () => undefined,
-  channelGone: () => undefined,
-  poolProtocolError: (_c, kind) => protocolErrors.push(kind),
-};
-
-const job = (jobId: string): PoolJob => ({
-  jobId,
-  prevhash: '00'.repeat(32),
-  coinb1: 'aa',
-  coinb2: 'bb',
-  merkleBranch: [],
-  version: '20000000',
-  nbits: '1d00ffff',
-  ntime: '5f000000',
-  cleanJobs: true,
-});
+const { host, protocolErrors } = recordingChannelHost();
 
 const member = (prefix: string, rig: string | null, userAgent: string | null = 'bmminer/2.0.0'): ChannelMember => ({
   prefix,

@@ -1,32 +1,13 @@
 import { afterEach, beforeEach, vi } from 'vitest';
 import type { PoolJob } from '../protocol/pool-messages.js';
 import { StratumError } from '../protocol/errors.js';
-import { Channel, ChannelAccount, ChannelHost, ChannelJob, ChannelMember, DEFAULT_JOB_WINDOW, MIN_JOB_WINDOW } from './channel.js';
+import { Channel, ChannelAccount, ChannelJob, ChannelMember, DEFAULT_JOB_WINDOW, MIN_JOB_WINDOW } from './channel.js';
+import { recordingChannelHost, testPoolJob as job } from './channel-test-host.shared-spec.js';
 import { FanOut } from './fan-out.js';
 import type { PoolConnection, PoolConnectionListener } from './pool-connection.js';
 
 /** What the channel told its host, in order. */
-const hostEvents: string[] = [];
-const host: ChannelHost = {
-  accountUp: (_c, index) => hostEvents.push(`up ${index}`),
-  accountDown: (_c, index, wasReady) => hostEvents.push(`${wasReady ? 'down' : 'failed'} ${index}`),
-  accountRefused: (_c, index) => hostEvents.push(`refused ${index}`),
-  failover: (_c, from, to, reason) => hostEvents.push(`failover ${from}->${to} ${reason}`),
-  channelGone: () => hostEvents.push('gone'),
-  poolProtocolError: () => undefined,
-};
-
-const job = (jobId: string, cleanJobs = true): PoolJob => ({
-  jobId,
-  prevhash: '00'.repeat(32),
-  coinb1: 'aa',
-  coinb2: 'bb',
-  merkleBranch: [],
-  version: '20000000',
-  nbits: '1d00ffff',
-  ntime: '5f000000',
-  cleanJobs,
-});
+const { host, events: hostEvents } = recordingChannelHost();
 
 class Member implements ChannelMember {
   readonly jobs: ChannelJob[] = [];
