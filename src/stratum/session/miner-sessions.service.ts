@@ -214,8 +214,8 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
 
   shareAnswered(session: MinerSession, difficulty: number, outcome: ShareOutcome, roundTripSeconds?: number): void {
     this.accounting.shareAnswered(session.id, difficulty, outcome, roundTripSeconds);
-    // Only names with several routes are tracked: for every other, one size check.
-    if (outcome.accepted && this.routing.active) this.routing.credit(session.id, difficulty / (session.user?.pool.algorithm.divider ?? 1));
+    // Only names with several routes are tracked: the session's own user tells, with no lookup for the others.
+    if (outcome.accepted && session.user?.routes?.length) this.routing.credit(session.id, difficulty / (session.user?.pool.algorithm.divider ?? 1));
   }
 
   blockFound(session: MinerSession, hash: Buffer): void {
