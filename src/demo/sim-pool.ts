@@ -249,7 +249,10 @@ export class SimPool {
         return reply({ 'version-rolling': true, 'version-rolling.mask': peer.versionMask.toString(16).padStart(8, '0') });
       }
       case 'mining.subscribe':
-        this.userAgents.push(String(message.params?.[0] ?? ''));
+        {
+          const agent = message.params?.[0];
+          this.userAgents.push(typeof agent === 'string' ? agent : '');
+        }
         return reply([
           [
             ['mining.set_difficulty', 'd1'],

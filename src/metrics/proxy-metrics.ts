@@ -50,7 +50,7 @@ export const METRIC_PROVIDERS = [
   }),
   makeGaugeProvider({
     name: METRIC.routeHashrate,
-    help: "The measured hashrate (h/s, over the speed window) of the miners on each route of a name with several routes.",
+    help: 'The measured hashrate (h/s, over the speed window) of the miners on each route of a name with several routes.',
     labelNames: ['proxy', 'user', 'route'],
   }),
   makeCounterProvider({

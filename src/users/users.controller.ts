@@ -38,7 +38,9 @@ export const userView = (user: User) => ({
 
 /** Routes 1, 2, ... of a body, as the service takes them. */
 const furtherRoutes = (routes: readonly RouteDto[]) =>
-  routes.slice(1).map((route) => ({ weight: route.weight, pool: route.pool, user: route.user, password: route.password, backups: route.backups }));
+  routes
+    .slice(1)
+    .map((route) => ({ weight: route.weight, pool: route.pool, user: route.user, password: route.password, backups: route.backups }));
 
 /** Registration errors the client can fix: 404 for an unsupported pool (as the original), 400 for a bad backup. */
 function clientError(error: unknown): unknown {
@@ -57,7 +59,9 @@ export class UsersController {
   @UseGuards(RegistrationTokenGuard)
   async register(@Body() dto: RegisterUserDto, @Res({ passthrough: true }) response: Response): Promise<{ name: string; error: string }> {
     try {
-      const { user, created } = dto.routes ? await this.registerRoutes(dto, dto.routes) : await this.users.register(dto.pool, dto.user, dto.password ?? '', dto.backups);
+      const { user, created } = dto.routes
+        ? await this.registerRoutes(dto, dto.routes)
+        : await this.users.register(dto.pool, dto.user, dto.password ?? '', dto.backups);
       response.status(created ? 201 : 200);
       return { name: user.name, error: '' };
     } catch (error) {
@@ -70,7 +74,10 @@ export class UsersController {
     if (dto.pool !== undefined || dto.user !== undefined || dto.backups !== undefined)
       throw new InvalidAccountError('give either routes or pool, user and backups, not both');
     const [first] = routes;
-    return this.users.register(first.pool, first.user, first.password ?? '', first.backups, { weight: first.weight, routes: furtherRoutes(routes) });
+    return this.users.register(first.pool, first.user, first.password ?? '', first.backups, {
+      weight: first.weight,
+      routes: furtherRoutes(routes),
+    });
   }
 
   @Put()
@@ -127,5 +134,10 @@ export class UsersController {
 
 /** "stratum+tcp://host:port" and "host:port" name the same pool (case-insensitive host). */
 function samePool(written: string, address: string): boolean {
-  return written.replace(/^stratum2?\+(?:tcp|ssl|tls):\/\//, '').replace(/\/.*$/, '').toLowerCase() === address.toLowerCase();
+  return (
+    written
+      .replace(/^stratum2?\+(?:tcp|ssl|tls):\/\//, '')
+      .replace(/\/.*$/, '')
+      .toLowerCase() === address.toLowerCase()
+  );
 }

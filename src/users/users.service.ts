@@ -208,7 +208,9 @@ export class UsersService implements OnModuleInit {
         throw new InvalidAccountError(`${prefix}backups[${i}]: the same account as the primary or an earlier backup`);
       const [mine, theirs] = [primary.pool.algorithm.name, pool.algorithm.name];
       if (mine !== theirs && mine !== UNKNOWN_ALGORITHM && theirs !== UNKNOWN_ALGORITHM)
-        throw new InvalidAccountError(`${prefix}backups[${i}]: pool ${pool.address} is ${theirs}, the primary ${primary.pool.address} is ${mine}`);
+        throw new InvalidAccountError(
+          `${prefix}backups[${i}]: pool ${pool.address} is ${theirs}, the primary ${primary.pool.address} is ${mine}`,
+        );
       accounts.push(account);
     }
     return accounts;
@@ -229,12 +231,15 @@ export class UsersService implements OnModuleInit {
     for (const [i, request] of requests.entries()) {
       const prefix = `routes[${i + 1}].`;
       const pool = await this.poolFor(request.pool).catch((error: unknown) => {
-        if (error instanceof UnsupportedPoolError || error instanceof InvalidAccountError) error.message = `${prefix.slice(0, -1)}: ${error.message}`;
+        if (error instanceof UnsupportedPoolError || error instanceof InvalidAccountError)
+          error.message = `${prefix.slice(0, -1)}: ${error.message}`;
         throw error;
       });
       const [mine, theirs] = [primary.pool.algorithm.name, pool.algorithm.name];
       if (mine !== theirs && mine !== UNKNOWN_ALGORITHM && theirs !== UNKNOWN_ALGORITHM)
-        throw new InvalidAccountError(`${prefix.slice(0, -1)}: pool ${pool.address} is ${theirs}, route 0's ${primary.pool.address} is ${mine}`);
+        throw new InvalidAccountError(
+          `${prefix.slice(0, -1)}: pool ${pool.address} is ${theirs}, route 0's ${primary.pool.address} is ${mine}`,
+        );
       const own = { pool, accountUser: request.user, accountPassword: request.password ?? '' };
       const backups = await this.backupsFor(own, request.backups ?? [], prefix);
       routes.push({ weight: request.weight, accounts: [own, ...backups] });
@@ -289,7 +294,8 @@ export class UsersService implements OnModuleInit {
     routing?: { readonly weight: number; readonly routes: readonly RouteRequest[] },
   ): Promise<Registration> {
     const pool = await this.poolFor(poolAddress).catch((error: unknown) => {
-      if (routing && (error instanceof UnsupportedPoolError || error instanceof InvalidAccountError)) error.message = `routes[0]: ${error.message}`;
+      if (routing && (error instanceof UnsupportedPoolError || error instanceof InvalidAccountError))
+        error.message = `routes[0]: ${error.message}`;
       throw error;
     });
     const primary = { pool, accountUser, accountPassword };
@@ -326,7 +332,9 @@ export class UsersService implements OnModuleInit {
           user.routes = await this.storeRoutes(manager, name, routes);
         });
         const routed = routes.length > 0 ? `, ${routes.length + 1} routes` : '';
-        this.logger.log(`registered user ${name} for pool ${pool.address}${backups.length ? ` with ${backups.length} backup(s)` : ''}${routed}`);
+        this.logger.log(
+          `registered user ${name} for pool ${pool.address}${backups.length ? ` with ${backups.length} backup(s)` : ''}${routed}`,
+        );
         this.learnPoolSizes([primary, ...backups, ...routes.flatMap((route) => route.accounts)]);
         void this.refreshSizing();
         return { user, created: true };
@@ -361,13 +369,18 @@ export class UsersService implements OnModuleInit {
   private sameRoutesOrConflict(existing: User, routing: { weight: number; routes: NameRoute[] } | null): User {
     if (routing === null) return existing;
     const stored = routesOf(existing);
-    const wanted = routing.routes.length > 0 ? [{ weight: routing.weight, accounts: [] }, ...routing.routes] : [{ weight: DEFAULT_ROUTE_WEIGHT, accounts: [] }];
+    const wanted =
+      routing.routes.length > 0
+        ? [{ weight: routing.weight, accounts: [] }, ...routing.routes]
+        : [{ weight: DEFAULT_ROUTE_WEIGHT, accounts: [] }];
     const same =
       stored.length === wanted.length &&
       stored.every(
         (route, i) =>
           route.weight === wanted[i].weight &&
-          (i === 0 || (route.accounts.length === wanted[i].accounts.length && route.accounts.every((account, j) => sameAccount(account, wanted[i].accounts[j])))),
+          (i === 0 ||
+            (route.accounts.length === wanted[i].accounts.length &&
+              route.accounts.every((account, j) => sameAccount(account, wanted[i].accounts[j])))),
       );
     if (same) return existing;
     throw new ConflictException(
@@ -380,7 +393,12 @@ export class UsersService implements OnModuleInit {
    * identify the name): its weight and backups change; routes 1, 2, ... are replaced. Miners are placed on
    * the new routes at the router's next tick (routing.service.ts), new miners at once.
    */
-  async replaceRoutes(name: string, weight0: number, backupRequests: readonly BackupRequest[] | undefined, requests: readonly RouteRequest[]): Promise<User> {
+  async replaceRoutes(
+    name: string,
+    weight0: number,
+    backupRequests: readonly BackupRequest[] | undefined,
+    requests: readonly RouteRequest[],
+  ): Promise<User> {
     const user = await this.find(name);
     if (!user) throw new NotFoundException(`user ${name} does not exist`);
     const backups = backupRequests ? await this.backupsFor(user, backupRequests, 'routes[0].') : null;

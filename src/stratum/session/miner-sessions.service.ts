@@ -9,7 +9,7 @@ import { AlgorithmDetector } from '../../pools/algorithms/algorithm-detector.js'
 import { PoolChanges } from '../../pools/pool-changes.js';
 import type { Pool } from '../../pools/pool.entity.js';
 import type { User } from '../../users/user.entity.js';
-import { accountsOf, NameAccount, UsersService } from '../../users/users.service.js';
+import { NameAccount, UsersService } from '../../users/users.service.js';
 import type { PoolAccount } from '../../upstream/pool-connection.js';
 import type { SubscribeRequest } from '../../protocol/miner-messages.js';
 import type { StratumConnection } from '../transport/stratum-connection.js';
@@ -115,7 +115,9 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
     if (resumeVerdict(previous.connection, connection.remoteAddress, Date.now()) === 'resume') return true;
     connection.junk('resume_refused');
     if (connection.firstTime('resume-refused'))
-      this.logger.warn(`${previous.label}: resume from ${connection.address} refused: the session is live on its own connection; a new session is given`);
+      this.logger.warn(
+        `${previous.label}: resume from ${connection.address} refused: the session is live on its own connection; a new session is given`,
+      );
     return false;
   }
 
@@ -215,7 +217,8 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
   shareAnswered(session: MinerSession, difficulty: number, outcome: ShareOutcome, roundTripSeconds?: number): void {
     this.accounting.shareAnswered(session.id, difficulty, outcome, roundTripSeconds);
     // Only names with several routes are tracked: the session's own user tells, with no lookup for the others.
-    if (outcome.accepted && session.user?.routes?.length) this.routing.credit(session.id, difficulty / (session.user?.pool.algorithm.divider ?? 1));
+    if (outcome.accepted && session.user?.routes?.length)
+      this.routing.credit(session.id, difficulty / (session.user?.pool.algorithm.divider ?? 1));
   }
 
   blockFound(session: MinerSession, hash: Buffer): void {

@@ -19,12 +19,22 @@ function user(name: string, routes: { weight: number; pool: Pool; user: string }
     routeWeight: rest.length > 0 ? first.weight : null,
     backups: [],
     routes: rest.map(
-      (route, i) => ({ userName: name, route: i + 1, position: 0, weight: route.weight, pool: route.pool, accountUser: route.user, accountPassword: 'x' }) as UserRoute,
+      (route, i) =>
+        ({
+          userName: name,
+          route: i + 1,
+          position: 0,
+          weight: route.weight,
+          pool: route.pool,
+          accountUser: route.user,
+          accountPassword: 'x',
+        }) as UserRoute,
     ),
   } as unknown as User;
 }
 
-const channel = (address: string, account: string) => ({ poolAddress: address, account: { user: account }, closed: false }) as unknown as Channel;
+const channel = (address: string, account: string) =>
+  ({ poolAddress: address, account: { user: account }, closed: false }) as unknown as Channel;
 
 function setup() {
   const moved: string[] = [];

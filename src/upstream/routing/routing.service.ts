@@ -206,7 +206,12 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
     const routed = this.names.get(user.name);
     if (!routed) {
       const hashrate = this.accounting.userHashrate(user.name);
-      return routes.map((route, i) => ({ weight: route.weight, active: null, share: i === 0 && hashrate > 0 ? 1 : 0, hashrate: i === 0 ? hashrate : 0 }));
+      return routes.map((route, i) => ({
+        weight: route.weight,
+        active: null,
+        share: i === 0 && hashrate > 0 ? 1 : 0,
+        hashrate: i === 0 ? hashrate : 0,
+      }));
     }
     const shares = routed.router.shares();
     const rates = this.routeHashrates(routed);

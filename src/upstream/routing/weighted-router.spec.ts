@@ -23,7 +23,14 @@ function random(seed: number): () => number {
 function simulate(
   router: WeightedRouter,
   miners: Map<string, number>,
-  options: { periods: number; measured: number; start?: number; shareWork?: number; seed?: number; onTick?: (tick: number, now: number) => void },
+  options: {
+    periods: number;
+    measured: number;
+    start?: number;
+    shareWork?: number;
+    seed?: number;
+    onTick?: (tick: number, now: number) => void;
+  },
 ) {
   const rand = random(options.seed ?? 7);
   let now = options.start ?? 0;
@@ -44,7 +51,7 @@ function simulate(
           // Poisson shares: the count in the step, each worth shareWork.
           const expected = done / options.shareWork;
           let shares = 0;
-          for (let p = Math.exp(-expected), s = p, u = rand(); u > s && shares < 10_000; ) {
+          for (let p = Math.exp(-expected), s = p, u = rand(); u > s && shares < 10_000;) {
             shares++;
             p *= expected / shares;
             s += p;
