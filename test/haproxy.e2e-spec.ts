@@ -12,17 +12,21 @@ import { startTestProxy } from './support/proxy.js';
 import { RawClient } from './support/raw-client.js';
 import { SimMiner } from './support/sim-miner.js';
 import { SimPool } from './support/sim-pool.js';
+import { listenBelowEphemeralRange } from '../src/demo/listen-port.js';
 import { describeEachStore, TestStore } from './support/stores.js';
 import { toolSkipReason } from './support/tools.js';
 import { until } from './support/until.js';
 
 const TOKEN = 'lb-token';
 
-/** A port nobody listens on right now. */
+/**
+ * A port nobody listens on right now, for HAProxy to bind seconds later: below the ephemeral range, where
+ * the other suites' thousands of connections and listen(0)s cannot take it meanwhile (a run saw HAProxy
+ * exit on "Address already in use").
+ */
 async function freePort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
+  const port = await listenBelowEphemeralRange(server);
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
@@ -163,9 +167,12 @@ describeEachStore(
         ),
       );
       haproxy = spawn('haproxy', ['-f', config, '-db'], { stdio: ['ignore', 'inherit', 'inherit'] });
+      let exited: string | null = null;
+      haproxy.once('exit', (code, signal) => (exited = `HAProxy exited (${signal ?? code}) before its servers were UP: see its log above`));
       const servers = () => haproxyServers(statsSocket, 'proxies');
       // HAProxy's own view: both servers UP with a passed /readyz check before the miners come.
       await until(async () => {
+        if (exited) throw new Error(exited);
         const seen = await servers();
         return seen?.length === 2 && seen.every((server) => server.status === 'UP' && server.check_status === 'L7OK');
       }, 'HAProxy to see both servers UP');

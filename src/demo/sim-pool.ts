@@ -2,6 +2,7 @@
 // every share with real sha256d against them and its difficulty, so a broken translation fails a test.
 import { randomBytes } from 'node:crypto';
 import { createServer, Server, Socket } from 'node:net';
+import { listenBelowEphemeralRange } from './listen-port.js';
 import { difficultyToTarget } from '../protocol/difficulty.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import { buildHeader, hashValue } from '../protocol/share-hash.js';
@@ -151,14 +152,16 @@ export class SimPool {
     return this.shares.filter((share) => share.verdict === 'rejected');
   }
 
+  /** Listens on the given port, or (the first time) on a free one where a restart finds it free again. */
   async start(port = this.port): Promise<void> {
     const server = createServer((socket) => this.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
+    if (port === 0) this.port = await listenBelowEphemeralRange(server);
+    else
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => resolve());
+      });
     this.server = server;
-    this.port = (server.address() as { port: number }).port;
   }
 
   /** Stops listening and drops every connection (the pool "goes away"). */
