@@ -157,6 +157,40 @@ describe('Stratum V2 upstream', () => {
     for (const miner of miners) await miner.close();
   });
 
+  it('opens a channel per rig on an SV2 pool with rig worker names: the pool counts each rig what the proxy counts for it', async () => {
+    const { pool, address } = await addSv2Pool();
+    const entry = ((await farm.http.get('/api/v1/pools').expect(200)).body as { id: number; pool: string }[]).find(
+      (p) => p.pool === address,
+    )!;
+    await farm.http.patch(`/api/v1/pools/${entry.id}`).set('Authorization', `Bearer ${TOKEN}`).send({ workerNames: 'rig' }).expect(200);
+    const name = await register(address, pool, 'farm.main');
+    await until(async () => (await poolSize(address)) !== null && pool.connections === 0, 'the SV2 size probe');
+    pool.opens.length = 0;
+    // Two miners of rigA share its channel; a miner without a rig label mines on the account's.
+    const logins = ['rigA', 'rigA', 'rigB', 'rigC'].map((rig) => `${name}.${rig}`);
+    const miners = [...logins, name].map((login) => farm.miner({ login }));
+    await startAll(miners);
+    await Promise.all(miners.map((miner) => miner.mine(3)));
+    expect(miners.flatMap((miner) => miner.rejected)).toEqual([]);
+    // user_identity in the account.worker form, the account's own worker part replaced by the rig.
+    expect(pool.opens.map((open) => open.userIdentity).sort()).toEqual(['farm.main', 'farm.rigA', 'farm.rigB', 'farm.rigC']);
+    expect(pool.rejected).toBe(0);
+    const text = await metrics();
+    const rigAccepted = (rig: string) => sampleWith(text, 'proxy_rig_shares_total', { proxy: 't', user: name, rig, result: 'accepted' });
+    expect(pool.counts.get('farm.rigA')?.accepted).toBe(6);
+    for (const rig of ['rigA', 'rigB', 'rigC']) expect(pool.counts.get(`farm.${rig}`)?.accepted).toBe(rigAccepted(rig));
+    expect(pool.counts.get('farm.main')?.accepted).toBe(3);
+
+    // The same miner re-authorized as another rig moves to that rig's channel.
+    const moved = miners[3];
+    const seen = moved.notifications.length;
+    expect((await moved.request('mining.authorize', [`${name}.rigD`, 'x'])).result).toBe(true);
+    await until(() => moved.notifications.slice(seen).some((note) => note.method === 'mining.notify'), 'a job on the rigD channel');
+    await moved.mine(2);
+    expect(pool.counts.get('farm.rigD')?.accepted).toBe(2);
+    for (const miner of miners) await miner.close();
+  });
+
   it('answers a share the pool rejects with its reason and counts it as rejected', async () => {
     const { pool, address } = await addSv2Pool({ rejectAll: 'difficulty-too-low' });
     const name = await register(address, pool, 'refused-shares');

@@ -1,4 +1,4 @@
-import { ChannelWorkers, MAX_WORKER_LABEL, workerLabel, workerName } from './worker-names.js';
+import { channelUser, ChannelWorkers, MAX_WORKER_LABEL, RigChannelSlots, rigOwnsChannel, workerLabel, workerName } from './worker-names.js';
 
 describe('worker names', () => {
   it('keeps the characters pools accept and replaces the rest', () => {
@@ -37,5 +37,42 @@ describe('worker names', () => {
     workers.refuse(0, 'rig3');
     expect(workers.isRefused(0, 'rig3')).toBe(true);
     expect(workers.isRefused(1, 'rig3')).toBe(false);
+  });
+});
+
+describe('rigs with a channel of their own (SV2 pools with rig worker names)', () => {
+  const sv2Rig = { protocol: 'sv2', workerNames: 'rig' } as const;
+
+  it('opens a rig its own channel only on an SV2 pool that names rigs', () => {
+    expect(rigOwnsChannel(sv2Rig)).toBe(true);
+    expect(rigOwnsChannel({ protocol: 'sv2', workerNames: 'account' })).toBe(false);
+    expect(rigOwnsChannel({ protocol: 'sv1', workerNames: 'rig' })).toBe(false);
+    expect(channelUser(sv2Rig, 'farm.main', 'rig7')).toBe('farm.rig7');
+    expect(channelUser(sv2Rig, 'farm', null)).toBe('farm');
+    expect(channelUser({ protocol: 'sv1', workerNames: 'rig' }, 'farm', 'rig7')).toBe('farm');
+  });
+
+  it('bounds the rigs of a name, shares a rig between its miners and frees it when the last leaves', () => {
+    const slots = new RigChannelSlots<string>(2);
+    expect(slots.take('m1', 'name', 'a')).toBe('a');
+    expect(slots.take('m2', 'name', 'a')).toBe('a');
+    expect(slots.take('m3', 'name', 'b')).toBe('b');
+    // A third rig of the name is past the bound; another name has its own.
+    expect(slots.take('m4', 'name', 'c')).toBeNull();
+    expect(slots.take('m5', 'other', 'c')).toBe('c');
+    expect(slots.count('name')).toBe(2);
+    slots.release('m1');
+    expect(slots.count('name')).toBe(2);
+    slots.release('m2');
+    expect(slots.count('name')).toBe(1);
+    expect(slots.take('m4', 'name', 'c')).toBe('c');
+    // Taking again with another rig gives up the first.
+    expect(slots.take('m3', 'name', 'd')).toBe('d');
+    expect(slots.count('name')).toBe(2);
+    slots.release('m3');
+    slots.release('m4');
+    slots.release('m5');
+    expect(slots.count('name')).toBe(0);
+    expect(slots.count('other')).toBe(0);
   });
 });

@@ -1,4 +1,6 @@
-export type { WorkerNames } from '../pools/pool.entity.js';
+import type { PoolProtocol, WorkerNames } from '../pools/pool.entity.js';
+
+export type { WorkerNames };
 
 /** Worker names one channel authorizes at most: as many as it seats miners by default; more rigs mine as the account. */
 export const MAX_WORKERS_PER_CHANNEL = 256;
@@ -102,5 +104,65 @@ export class ChannelWorkers<Member> {
   refuse(account: number, label: string): void {
     // Bounded like the rigs: past it a refused rig is only asked again when it next joins.
     if (this.refused.size < 16 * this.limit) this.refused.add(`${account}:${label}`);
+  }
+}
+
+/** What decides a pool's worker names: its protocol and its `workerNames` setting. */
+export interface WorkerNamesPool {
+  readonly protocol: PoolProtocol;
+  readonly workerNames: WorkerNames;
+}
+
+/**
+ * An SV2 pool with `rig` worker names: SV2 has one `user_identity` per channel and no worker name per share,
+ * so each rig mines on a channel of its own, opened as `<account>.<rig>` (an SV1 pool authorizes the rigs
+ * on the shared connection instead).
+ */
+export const rigOwnsChannel = (pool: WorkerNamesPool): boolean => pool.protocol === 'sv2' && pool.workerNames === 'rig';
+
+/** The user a channel of the account opens with for the rig (its label, or null for none): `<account>.<rig>` where the rig owns the channel. */
+export function channelUser(pool: WorkerNamesPool, accountUser: string, label: string | null): string {
+  return label !== null && rigOwnsChannel(pool) ? workerName(accountUser, label) : accountUser;
+}
+
+/**
+ * The rigs of each name that have a channel of their own (SV2 pools with `rig` worker names), bounded per
+ * name: a rig label is the miner's choice, and each such channel is a connection to the pool. Past the
+ * bound a rig mines on the account's channel under the account name, as a refused worker does on SV1.
+ */
+export class RigChannelSlots<Session> {
+  private readonly byName = new Map<string, Map<string, number>>();
+  private readonly held = new Map<Session, { name: string; label: string }>();
+
+  constructor(private readonly limit = MAX_WORKERS_PER_CHANNEL) {}
+
+  /** The session's rig gets (or keeps) a channel of its own: its label, or null past the bound. Gives up what it held before. */
+  take(session: Session, name: string, label: string): string | null {
+    const previous = this.held.get(session);
+    if (previous?.name === name && previous.label === label) return label;
+    this.release(session);
+    let labels = this.byName.get(name);
+    if (!labels) this.byName.set(name, (labels = new Map()));
+    const members = labels.get(label);
+    if (members === undefined && labels.size >= this.limit) return null;
+    labels.set(label, (members ?? 0) + 1);
+    this.held.set(session, { name, label });
+    return label;
+  }
+
+  release(session: Session): void {
+    const held = this.held.get(session);
+    if (!held) return;
+    this.held.delete(session);
+    const labels = this.byName.get(held.name)!;
+    const members = labels.get(held.label)! - 1;
+    if (members > 0) labels.set(held.label, members);
+    else labels.delete(held.label);
+    if (labels.size === 0) this.byName.delete(held.name);
+  }
+
+  /** Rigs of the name with a channel of their own. */
+  count(name: string): number {
+    return this.byName.get(name)?.size ?? 0;
   }
 }

@@ -23,6 +23,8 @@ export type SessionState = 'connected' | 'subscribed' | 'authorized' | 'lingerin
 export interface SessionHost {
   readonly config: AppConfig;
   resolveUser(name: string): Promise<User | null>;
+  /** The user's channel depends on the miner's rig (an SV2 pool with `rig` worker names: a channel per rig). */
+  rigSetsChannel?(user: User): boolean;
   /** Seats the session on a channel of the user's pool accounts. */
   attachChannel(session: MinerSession, user: User): Channel;
   /** The extranonce2 size a new miner is told at subscribe (before its pool is known). */
@@ -234,9 +236,11 @@ export class MinerSession implements ChannelMember {
       connection.replyResult(requestId, false);
       return;
     }
-    if (this.user?.name === user.name && this.channel && !this.channel.closed) {
+    const rigChanged = this.rig !== request.rig;
+    // Another rig of a name whose rigs have channels of their own is another channel: seated again below.
+    const sameChannel = !rigChanged || !this.host.rigSetsChannel?.(user);
+    if (this.user?.name === user.name && this.channel && !this.channel.closed && sameChannel) {
       // Same name again (typically after a resume): nothing moves, the miner gets its work again.
-      const rigChanged = this.rig !== request.rig;
       this.rig = request.rig;
       if (rigChanged) this.channel.rigChanged(this);
       this.state = 'authorized';

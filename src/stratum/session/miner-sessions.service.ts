@@ -9,7 +9,8 @@ import { AlgorithmDetector } from '../../pools/algorithms/algorithm-detector.js'
 import { PoolChanges } from '../../pools/pool-changes.js';
 import type { Pool } from '../../pools/pool.entity.js';
 import type { User } from '../../users/user.entity.js';
-import { NameAccount, UsersService } from '../../users/users.service.js';
+import { NameAccount, routesOf, UsersService } from '../../users/users.service.js';
+import { channelUser, MAX_WORKERS_PER_CHANNEL, RigChannelSlots, rigOwnsChannel, workerLabel } from '../../upstream/worker-names.js';
 import type { PoolAccount } from '../../upstream/pool-connection.js';
 import type { SubscribeRequest } from '../../protocol/miner-messages.js';
 import type { StratumConnection } from '../transport/stratum-connection.js';
@@ -25,6 +26,7 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
   private readonly byConnection = new Map<StratumConnection, MinerSession>();
   private readonly prefixes: PrefixAllocator;
   private tickTimer: NodeJS.Timeout | null = null;
+  private readonly rigChannels = new RigChannelSlots<MinerSession>();
 
   constructor(
     @Inject(APP_CONFIG) readonly config: AppConfig,
@@ -125,13 +127,36 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
     return this.users.resolve(name);
   }
 
-  /** Seats the session on a channel of its route's accounts (a name with one route: its accounts). */
+  /**
+   * Seats the session on a channel of its route's accounts (a name with one route: its accounts). On an
+   * SV2 pool with `rig` worker names its rig has a channel of its own, opened as `<account>.<rig>`.
+   */
   attachChannel(session: MinerSession, user: User): Channel {
     const route = this.routing.place(session.id, user);
-    const accounts = route.accounts.map((account) => ({ pool: account.pool, account: poolAccount(account) }));
+    const label = this.rigChannelLabel(session, user.name, route.accounts);
+    const accounts = route.accounts.map((account) => ({ pool: account.pool, account: poolAccount(account, label) }));
     const channel = this.upstream.attach(session, { name: user.name, accounts, minerExtranonce2Size: session.extranonce2Size });
     this.routing.seated(session.id, channel);
     return channel;
+  }
+
+  /** The rig label the session's channel is opened for, or null: the account's channel. */
+  private rigChannelLabel(session: MinerSession, name: string, accounts: readonly NameAccount[]): string | null {
+    const label = accounts.some((account) => rigOwnsChannel(account.pool)) ? workerLabel(session.rig) : null;
+    if (label === null) {
+      this.rigChannels.release(session);
+      return null;
+    }
+    const taken = this.rigChannels.take(session, name, label);
+    if (taken === null && session.connection?.firstTime('rig-channels-full'))
+      this.logger.warn(
+        `${session.label}: name ${name} has ${MAX_WORKERS_PER_CHANNEL} rigs with a channel of their own on its SV2 pool: rig ${label} mines under the account name`,
+      );
+    return taken;
+  }
+
+  rigSetsChannel(user: User): boolean {
+    return routesOf(user).some((route) => route.accounts.some((account) => rigOwnsChannel(account.pool)));
   }
 
   channelState(session: MinerSession, channel: Channel, up: boolean): void {
@@ -191,6 +216,7 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
     }
     this.accounting.workerEnded(session.id);
     this.routing.leave(session.id);
+    this.rigChannels.release(session);
   }
 
   workerConnected(session: MinerSession): void {
@@ -288,7 +314,7 @@ export class MinerSessions implements SessionHost, OnModuleInit, OnModuleDestroy
 }
 
 /** How the upstream side logs in with one of a name's accounts: its pool's address, TLS (pinned or verified), login. */
-function poolAccount({ pool, accountUser, accountPassword }: NameAccount): PoolAccount {
+function poolAccount({ pool, accountUser, accountPassword }: NameAccount, rigLabel: string | null = null): PoolAccount {
   const tls = pool.tls ? { fingerprint: pool.tlsFingerprint ?? null } : null;
-  return { host: pool.host, port: pool.port, user: accountUser, password: accountPassword, tls };
+  return { host: pool.host, port: pool.port, user: channelUser(pool, accountUser, rigLabel), password: accountPassword, tls };
 }
