@@ -1,6 +1,17 @@
 import { difficultyToTarget, DIFF1_TARGET, hashDifficulty, nbitsToTarget } from './difficulty.js';
 import { reverseHex } from './hex.js';
-import { buildCoinbase, buildHeader, hashMeetsTarget, hashValue, merkleRoot, rolledVersion, sha256d, targetBytes } from './share-hash.js';
+import { createHash } from 'node:crypto';
+import {
+  buildCoinbase,
+  buildHeader,
+  buildHeaderFromHex,
+  hashMeetsTarget,
+  hashValue,
+  merkleRoot,
+  rolledVersion,
+  sha256d,
+  targetBytes,
+} from './share-hash.js';
 
 // Test vector A of stratum-protocol.md: Bitcoin testnet3 block 926485 (bitcoin/bitcoin src/test/data/blockfilters.json).
 const VECTOR_A = {
@@ -97,5 +108,86 @@ describe('hashMeetsTarget', () => {
     const hash = sha256d(Buffer.from('x'));
     expect(hashMeetsTarget(hash, targetBytes(hashValue(hash)))).toBe(true);
     expect(hashMeetsTarget(hash, targetBytes(hashValue(hash) - 1n))).toBe(false);
+  });
+});
+
+describe('buildHeader: the job bytes decoded once (fast path) against the hex fields as they are', () => {
+  // A seeded generator: the same cases every run, different across cases.
+  let seed = 0x2f6b1d3;
+  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const hex = (bytes: number) =>
+    Array.from({ length: bytes }, () =>
+      Math.floor(random() * 256)
+        .toString(16)
+        .padStart(2, '0'),
+    ).join('');
+  const template = () => ({
+    coinb1: hex(40 + Math.floor(random() * 80)),
+    coinb2: hex(30 + Math.floor(random() * 200)),
+    merkleBranch: Array.from({ length: Math.floor(random() * 13) }, () => hex(32)),
+    prevhash: hex(32),
+    version: hex(4),
+    nbits: hex(4),
+  });
+  const share = () => {
+    const rolled = random() < 0.5;
+    return {
+      extranonce1: hex(1 + Math.floor(random() * 8)),
+      extranonce2: hex(1 + Math.floor(random() * 8)),
+      ntime: hex(4),
+      nonce: hex(4),
+      versionBits: rolled ? hex(4) : undefined,
+      versionMask: rolled ? 0x1fffe000 : undefined,
+    };
+  };
+
+  it('gives the same 80 bytes for 2,000 random jobs and shares (each job hashed twice: decoded, then cached)', () => {
+    for (let i = 0; i < 2000; i++) {
+      const job = template();
+      for (let n = 0; n < 2; n++) {
+        const fields = share();
+        expect(buildHeader(job, fields).toString('hex')).toBe(buildHeaderFromHex(job, fields).toString('hex'));
+      }
+    }
+  });
+
+  it('gives what the hex fields give for fields that are not plain hex of the usual length', () => {
+    const job = template();
+    const fields = share();
+    const cases: [Partial<typeof job>, Partial<typeof fields>][] = [
+      [{}, { extranonce2: 'abc' }],
+      [{}, { extranonce1: '12zz' }],
+      [{}, { ntime: '1234567' }],
+      [{}, { nonce: '1234567g' }],
+      [{}, { ntime: '123456789a' }],
+      [{}, { versionBits: 'zz', versionMask: 0x1fffe000 }],
+      [{ prevhash: hex(31) }, {}],
+      [{ version: '2000000' }, {}],
+      [{ nbits: 'xx' }, {}],
+      [{ coinb1: `${hex(20)}0` }, {}],
+      [{ merkleBranch: [hex(32), hex(31)] }, {}],
+    ];
+    for (const [jobChange, shareChange] of cases) {
+      const odd = { ...job, ...jobChange };
+      const oddShare = { ...fields, ...shareChange };
+      expect(buildHeader(odd, oddShare).toString('hex')).toBe(buildHeaderFromHex(odd, oddShare).toString('hex'));
+    }
+  });
+
+  it('notices a template changed after it was decoded', () => {
+    const job = template();
+    const fields = share();
+    buildHeader(job, fields);
+    job.coinb2 = hex(50);
+    job.merkleBranch = [hex(32)];
+    expect(buildHeader(job, fields).toString('hex')).toBe(buildHeaderFromHex(job, fields).toString('hex'));
+  });
+
+  it('hashes as createHash does (one-shot sha256d)', () => {
+    for (const size of [0, 1, 64, 80, 1000]) {
+      const data = Buffer.from(hex(size), 'hex');
+      const reference = createHash('sha256').update(createHash('sha256').update(data).digest()).digest();
+      expect(sha256d(data).equals(reference)).toBe(true);
+    }
   });
 });

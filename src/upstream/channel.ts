@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
+import { difficultyToTarget, nbitsToTarget } from '../protocol/difficulty.js';
 import { ExtranonceTranslation, fitsPool, minerNotifyLine, translation } from '../protocol/extranonce.js';
 import type { StratumError } from '../protocol/errors.js';
 import { encodeNotification } from '../protocol/json-rpc.js';
+import { targetBytes } from '../protocol/share-hash.js';
 import type { PoolExtranonce, PoolJob } from '../protocol/pool-messages.js';
 import type { FanOut } from './fan-out.js';
 import type { PoolAccount, PoolConnectionListener, ShareVerdict } from './pool-connection.js';
@@ -46,6 +48,9 @@ export class ChannelJob {
   private readonly translations = new FewKeys<ExtranonceTranslation | null>();
   /** When the job arrived (ms): the pool's clock is its ntime plus the time since. */
   readonly receivedAt = Date.now();
+  /** The job's block target and its pool target (per divider), as bytes: worked out once, not per share. */
+  private blockTargetBytes: Buffer | null = null;
+  private poolTargetBytes: { divider: number; bytes: Buffer } | null = null;
 
   constructor(
     readonly job: PoolJob,
@@ -59,6 +64,18 @@ export class ChannelJob {
     readonly poolDifficulty: number | null,
     private readonly prefixBytes: number,
   ) {}
+
+  /** The target nbits encodes (a share under it is a block), as 32 big-endian bytes. */
+  get blockTarget(): Buffer {
+    return (this.blockTargetBytes ??= targetBytes(nbitsToTarget(this.job.nbits)));
+  }
+
+  /** The pool's difficulty for this job (1 if never set) as a target for an algorithm's divider. */
+  poolTarget(divider: number): Buffer {
+    if (this.poolTargetBytes?.divider !== divider)
+      this.poolTargetBytes = { divider, bytes: targetBytes(difficultyToTarget((this.poolDifficulty ?? 1) / divider)) };
+    return this.poolTargetBytes.bytes;
+  }
 
   /**
    * The rewriting for miners with this extranonce2 size in this slot (the channel-local byte in front of

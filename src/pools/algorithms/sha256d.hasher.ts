@@ -5,4 +5,5 @@ import type { ShareHasher } from './share-hasher.js';
 export const sha256dHasher: ShareHasher = {
   name: 'sha256',
   hash: (header) => Promise.resolve(sha256d(header)),
+  hashSync: sha256d,
 };

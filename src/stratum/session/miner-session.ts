@@ -5,7 +5,7 @@ import type { Channel, ChannelJob, ChannelMember, ChannelVerdict } from '../../u
 import type { User } from '../../users/user.entity.js';
 import { classifyPoolReject, StratumError, StratumErrorCode } from '../../protocol/errors.js';
 import { fitsPool, poolExtranonce2 } from '../../protocol/extranonce.js';
-import { difficultyToTarget, nbitsToTarget } from '../../protocol/difficulty.js';
+import { difficultyToTarget } from '../../protocol/difficulty.js';
 import { ntimeOutOfRange } from '../../protocol/ntime.js';
 import { encodeNotification, RpcId } from '../../protocol/json-rpc.js';
 import { buildHeader, hashMeetsTarget, targetBytes } from '../../protocol/share-hash.js';
@@ -369,7 +369,7 @@ export class MinerSession implements ChannelMember {
     let meetsPool = true;
     let refused: ReturnType<MinerSession['remember']>;
     if (hasher && header) {
-      const hash = await hasher.hash(header);
+      const hash = hasher.hashSync ? hasher.hashSync(header) : await hasher.hash(header);
       if (this.channel !== channel) return rejectLocally('stale', new StratumError(StratumErrorCode.JobNotFound, 'stale job'));
       const jobDifficulty = this.difficultyFor(job);
       // A miner may switch difficulty a job early or late: the share meets the job's, or else the current one.
@@ -387,9 +387,8 @@ export class MinerSession implements ChannelMember {
       if (refused) return rejectLocally(refused.reason, refused.error, difficulty);
       this.host.shareValid(this, difficulty);
       this.retarget(this.vardiff?.onShare(Date.now(), this.difficultyCap(), difficulty) ?? null);
-      if (hashMeetsTarget(hash, targetBytes(nbitsToTarget(job.job.nbits)))) this.host.blockFound(this, hash);
-      meetsPool =
-        difficulty >= poolDifficulty || hashMeetsTarget(hash, targetBytes(difficultyToTarget(poolDifficulty / algorithm.divider)));
+      if (hashMeetsTarget(hash, job.blockTarget)) this.host.blockFound(this, hash);
+      meetsPool = difficulty >= poolDifficulty || hashMeetsTarget(hash, job.poolTarget(algorithm.divider));
       // Judged now when the pool never sees it; else once, by the pool's verdict.
       if (!meetsPool) this.connection?.shareJudged(true);
     } else if (this.host.config.shares.validate && (refused = this.remember(job, key))) {
