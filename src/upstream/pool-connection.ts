@@ -102,8 +102,9 @@ export type ShareVerdict =
 
 interface PendingRequest {
   readonly method: string;
-  readonly resolve: (response: RpcResponse) => void;
-  readonly timer: NodeJS.Timeout | null;
+  readonly resolve: (response: RpcResponse | null) => void;
+  /** When it is given up (Date.now() ms; Infinity: never). */
+  readonly deadline: number;
 }
 
 /** Lines of a pool handled per turn of the event loop, and waiting before its socket is paused. */
@@ -119,6 +120,8 @@ export class PoolConnection extends ReconnectingPoolConnection {
   protected readonly logger = new Logger(PoolConnection.name);
   private nextId = 1;
   private readonly pending = new Map<RpcId, PendingRequest>();
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  private armedDeadline = Infinity;
   private suggestedDifficulty: number | null = null;
 
   constructor(
@@ -319,7 +322,6 @@ export class PoolConnection extends ReconnectingPoolConnection {
       const pending = this.pending.get(message.id);
       if (!pending) return;
       this.pending.delete(message.id);
-      if (pending.timer) clearTimeout(pending.timer);
       pending.resolve(message);
       return;
     }
@@ -404,10 +406,37 @@ export class PoolConnection extends ReconnectingPoolConnection {
   private request(method: string, params: unknown, timeoutMs?: number): Promise<RpcResponse | null> {
     const id = this.nextId++;
     return new Promise((resolve) => {
-      const timer = timeoutMs ? setTimeout(() => this.pending.delete(id) && resolve(null), timeoutMs) : null;
-      this.pending.set(id, { method, resolve, timer });
+      const deadline = timeoutMs ? Date.now() + timeoutMs : Infinity;
+      this.pending.set(id, { method, resolve, deadline });
+      if (deadline < this.armedDeadline) this.armDeadlines(deadline);
       this.send(encodeRequest(id, method, params));
     });
+  }
+
+  /**
+   * One timer for every request's deadline rather than one per share: it runs at the earliest deadline,
+   * gives up what is due, and runs again at the next one.
+   */
+  private armDeadlines(deadline: number): void {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.armedDeadline = deadline;
+    this.deadlineTimer = setTimeout(() => this.expireRequests(), Math.max(1, deadline - Date.now()));
+  }
+
+  private expireRequests(): void {
+    this.deadlineTimer = null;
+    this.armedDeadline = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [id, request] of this.pending) {
+      if (request.deadline > now) {
+        next = Math.min(next, request.deadline);
+        continue;
+      }
+      this.pending.delete(id);
+      request.resolve(null);
+    }
+    if (next !== Infinity) this.armDeadlines(next);
   }
 
   /**
@@ -427,8 +456,10 @@ export class PoolConnection extends ReconnectingPoolConnection {
   protected forget(reason: string): void {
     const pending = [...this.pending.values()];
     this.pending.clear();
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = null;
+    this.armedDeadline = Infinity;
     for (const request of pending) {
-      if (request.timer) clearTimeout(request.timer);
       request.resolve({ kind: 'response', id: null, result: null, error: [StratumErrorCode.Other, reason, null] });
     }
   }
