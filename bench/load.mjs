@@ -5,6 +5,7 @@
 //                    [--idle-seconds S]        (idle window with every miner connected and jobs flowing; default 10, 5 with --quick)
 //                    [--leave-seconds S]       (wait after every miner has left before reading RSS; default 5, 3 with --quick)
 //                    [--upstream sv1|sv2]      (the bench pool's protocol; default sv1)
+//                    [--connect-concurrency N] [--storm]  (miners connecting at a time, default 200; --storm: all at once)
 //                    [--baseline DIR] [--rounds N]
 //                    [--cpu-prof] [--trace-gc] [--no-pin] [--help]  (BENCH_PROXY_NODE_FLAGS: extra node flags for the proxy)
 //
@@ -77,6 +78,8 @@ const options = {
   idleSeconds: flag('idle-seconds', quick ? 5 : 10),
   // After every miner has left: how long to wait (nothing forced) before reading the proxy's RSS again.
   leaveSeconds: flag('leave-seconds', quick ? 3 : 5),
+  // Miners connecting at a time; --storm: all of them at once, as after a proxy restart.
+  connectConcurrency: args.includes('--storm') ? Infinity : flag('connect-concurrency', 200),
 };
 const baselineDir = stringFlag('baseline') === undefined ? undefined : resolvePath(stringFlag('baseline'));
 const rounds = Math.max(1, Math.floor(flag('rounds', 1)));
@@ -402,7 +405,7 @@ async function runOnce(label, checkout) {
           logins,
           count: options.miners,
           directCount: options.direct,
-          concurrency: 200,
+          concurrency: options.connectConcurrency,
         }),
       },
     });
@@ -513,6 +516,9 @@ async function runOnce(label, checkout) {
         connected: proxiedMiners,
         connectSeconds: connected.seconds,
         connectErrors: connected.errors,
+        // From the first connect until the last connected miner (direct ones included) had its first job.
+        allWorkSeconds: connected.allWorkSeconds ?? null,
+        withoutWork: connected.withoutWork ?? null,
         poolConnections: metrics.poolConnections,
       },
       shares: {
@@ -601,6 +607,8 @@ function figures(r) {
   return {
     connected: r.miners.connected,
     connectSeconds: r.miners.connectSeconds,
+    allWorkSeconds: r.miners.allWorkSeconds,
+    withoutWork: r.miners.withoutWork,
     poolConnections: r.miners.poolConnections,
     sharesPerSecond: r.shares.perSecond,
     answered: r.shares.answered,
@@ -681,6 +689,11 @@ const sig = (value) => (value === null || value === undefined ? '-' : Number(val
 const ROWS = [
   ['pool protocol behind the proxy (--upstream)', () => options.upstream],
   ['miners connected (on pool connections)', (f) => `${n(f.connected, 0)} in ${n(f.connectSeconds, 1)} s (${n(f.poolConnections, 0)})`],
+  [
+    'every connected miner has a job, from the first connect',
+    (f) =>
+      f.allWorkSeconds === null || f.allWorkSeconds === undefined ? '-' : `${n(f.allWorkSeconds, 1)} s (${n(f.withoutWork, 0)} without)`,
+  ],
   ['shares per second sustained', (f) => `${n(f.sharesPerSecond, 0)} (${n(f.answered, 0)} in ${options.durationSeconds} s)`],
   ['share round trip through the proxy, p50 / p99 / max', (f) => `${n(f.proxiedP50)} / ${n(f.proxiedP99)} / ${n(f.proxiedMax)} ms`],
   ['share round trip straight to the pool, p50 / p99 / max', (f) => `${n(f.directP50)} / ${n(f.directP99)} / ${n(f.directMax)} ms`],

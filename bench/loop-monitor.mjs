@@ -1,15 +1,15 @@
 // Preloaded into the proxy by the bench (node --import): the proxy's event-loop delay, measured from inside
 // without touching the proxy's code. SIGUSR2 writes what was seen since the last signal to $BENCH_LOOP_FILE
-// and starts over: p50/p99 from Node's delay histogram (1 ms resolution), the longest stall and when the
+// and starts over: p50/p99 from Node's delay histogram (10 ms resolution), the longest stall and when the
 // long ones (over 50 ms) happened, in ms since the process started, to match them with --trace-gc or a profile.
-// The monitor wakes the loop about 1,200 times a second, which in an idle proxy costs more than the proxy does
-// (about 3 % of a core here): so it starts paused and runs only from one SIGUSR2 to the next; a SIGUSR2 while
+// At 1 ms resolution and a 5 ms ticker the monitor woke the loop about 1,200 times a second, about 3 % of a core
+// here, counted in the proxy's CPU per share; at 10 ms and 50 ms it wakes it 120 times. It starts paused and runs only from one SIGUSR2 to the next; a SIGUSR2 while
 // $BENCH_LOOP_FILE.pause exists reports and pauses it again. The bench runs it during the share phase only.
 import { existsSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
-const TICK_MS = 5;
-const histogram = monitorEventLoopDelay({ resolution: 1 });
+const TICK_MS = 50;
+const histogram = monitorEventLoopDelay({ resolution: 10 });
 let longest = 0;
 let stalls = [];
 let last = performance.now();

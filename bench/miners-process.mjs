@@ -81,6 +81,7 @@ class Miner {
 
   handle(message) {
     if (message.method === 'mining.notify') {
+      this.firstJobAt ??= Date.now();
       const [id, prevhash, coinb1, coinb2, branch, version, nbits, ntime] = message.params;
       this.job = { id, prevhash, coinb1, coinb2, branch, version, nbits, ntime, target: targetFor(this.difficulty) };
       const byJob = this.direct ? directJobArrivals : jobArrivals;
@@ -140,11 +141,20 @@ process.on('message', async (command) => {
     const worker = async () => {
       while (next < miners.length) await miners[next++].start().catch(() => undefined);
     };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    await Promise.all(Array.from({ length: Math.min(concurrency, miners.length) }, worker));
+    const seconds = (Date.now() - started) / 1000;
+    // Connected is not mining: wait (at most 30 s) until every connected miner has had its first job.
+    const connectedMiners = miners.filter((miner) => miner.extranonce1 !== undefined);
+    const waitUntil = Date.now() + 30_000;
+    while (connectedMiners.some((miner) => miner.firstJobAt === undefined) && Date.now() < waitUntil)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    const withJob = connectedMiners.filter((miner) => miner.firstJobAt !== undefined);
     process.send({
       type: 'connected',
-      connected: miners.filter((miner) => miner.extranonce1 !== undefined).length,
-      seconds: (Date.now() - started) / 1000,
+      connected: connectedMiners.length,
+      seconds,
+      allWorkSeconds: withJob.length > 0 ? (Math.max(...withJob.map((miner) => miner.firstJobAt)) - started) / 1000 : null,
+      withoutWork: connectedMiners.length - withJob.length,
       errors,
     });
   } else if (command.type === 'shares') {
