@@ -1,23 +1,31 @@
 import { createServer, Server } from 'node:net';
 import { PoolConnection, PoolConnectionListener } from './pool-connection.js';
 
+/** A listener that hears only readiness and going down. */
+function listenerFor(onReady: () => void, onDown: (reason: string) => void): PoolConnectionListener {
+  const ignore = () => undefined;
+  return {
+    onReady,
+    onAuthorizeFailed: ignore,
+    onJob: ignore,
+    onDifficulty: ignore,
+    onExtranonce: ignore,
+    onVersionMask: ignore,
+    onProtocolError: ignore,
+    onDown,
+  };
+}
+
 /** The reason of the first failed attempt of a public-only connection to host:port. */
 function firstFailure(host: string, port: number): Promise<string> {
   return new Promise((resolve) => {
-    const ignore = () => undefined;
-    const listener: PoolConnectionListener = {
-      onReady: () => resolve('connected'),
-      onAuthorizeFailed: ignore,
-      onJob: ignore,
-      onDifficulty: ignore,
-      onExtranonce: ignore,
-      onVersionMask: ignore,
-      onProtocolError: ignore,
-      onDown: (reason) => {
+    const listener = listenerFor(
+      () => resolve('connected'),
+      (reason) => {
         connection.close();
         resolve(reason);
       },
-    };
+    );
     const options = {
       userAgent: 't',
       maxLineLength: 1024,
@@ -80,19 +88,12 @@ describe('PoolConnection share deadlines (one timer for every pending request)',
   afterAll(() => new Promise((resolve) => server.close(resolve)));
 
   it('gives up each unanswered share at its own deadline, also those sent after the first ones expired', async () => {
-    const ignore = () => undefined;
     let ready!: () => void;
     const isReady = new Promise<void>((resolve) => (ready = resolve));
-    const listener: PoolConnectionListener = {
-      onReady: () => ready(),
-      onAuthorizeFailed: ignore,
-      onJob: ignore,
-      onDifficulty: ignore,
-      onExtranonce: ignore,
-      onVersionMask: ignore,
-      onProtocolError: ignore,
-      onDown: ignore,
-    };
+    const listener = listenerFor(
+      () => ready(),
+      () => undefined,
+    );
     const options = {
       userAgent: 't',
       maxLineLength: 4096,
