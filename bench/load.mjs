@@ -543,6 +543,9 @@ async function runOnce(label, checkout) {
       },
       proxy: {
         idleRssMiB: Math.round(idle.rssKiB / 1024),
+        // At the end of the empty window, 13 s after the last registration: V8 has given back the start-up's
+        // young generation by then (its memory reducer runs some seconds after the process goes quiet).
+        restRssMiB: Math.round(emptyEnd.rssKiB / 1024),
         rssAfterConnectMiB: Math.round(afterConnect.rssKiB / 1024),
         rssPerMinerKiB: Math.round(((afterConnect.rssKiB - idle.rssKiB) / Math.max(1, proxiedMiners)) * 10) / 10,
         // After every miner left and --leave-seconds passed: what the proxy kept (a leak shows here).
@@ -645,6 +648,7 @@ function figures(r) {
     scrapeLines: r.proxy.metricsScrape.lines,
     scrapes: r.proxy.metricsScrape.duringShares,
     idleRssMiB: r.proxy.idleRssMiB,
+    restRssMiB: r.proxy.restRssMiB,
     connectedRssMiB: r.proxy.rssAfterConnectMiB,
     rssPerMinerKiB: r.proxy.rssPerMinerKiB,
     afterLeaveRssMiB: r.proxy.rssAfterLeaveMiB,
@@ -677,6 +681,7 @@ const RATIO_KEYS = [
   'jobP50',
   'jobP99',
   'idleRssMiB',
+  'restRssMiB',
   'rssPerMinerKiB',
   'afterLeaveRssMiB',
 ];
@@ -728,6 +733,7 @@ const ROWS = [
   ['proxy event-loop delay during the shares, p99 / max', (f) => `${n(f.loopP99)} / ${n(f.loopMax)} ms`],
   ['one /metrics scrape', (f) => `${n(f.scrapeMs)} ms (${n(f.scrapeLines, 0)} lines; ${n(f.scrapes, 0)} scrapes during the shares)`],
   ['proxy RSS idle (before miners)', (f) => `${n(f.idleRssMiB, 0)} MiB`, ['idleRssMiB']],
+  ['proxy RSS at rest (end of the empty window)', (f) => `${n(f.restRssMiB, 0)} MiB`, ['restRssMiB']],
   [
     'proxy memory per connected miner',
     (f) => `${n(f.rssPerMinerKiB, 1)} KiB (${n(f.connectedRssMiB, 0)} MiB connected)`,

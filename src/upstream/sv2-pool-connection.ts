@@ -19,7 +19,8 @@ import {
   type SetNewPrevHash,
   type Sv2Message,
 } from '../protocol/sv2/messages.js';
-import { ACT2_SIZE, NoiseInitiator, Sv2NoiseError } from '../protocol/sv2/noise.js';
+import { ACT2_SIZE, Sv2NoiseError } from '../protocol/sv2/cipher-state.js';
+import type { NoiseInitiator } from '../protocol/sv2/noise.js';
 import {
   difficultyToSv2Target,
   hexToU32,
@@ -75,6 +76,10 @@ const MAX_OUTBOUND_BYTES = 4 * 1024 * 1024;
 
 /** Down reasons of security failures start so (like "TLS ..." for SV1 over TLS): failover treats them as unreachable. */
 export const SV2_SECURITY_REASON_PREFIX = 'Noise ';
+
+// The handshake's curve libraries (about 2 MiB of heap) are loaded with the first SV2 pool, not at start.
+let noiseModule: Promise<typeof import('../protocol/sv2/noise.js')> | null = null;
+const loadNoise = () => (noiseModule ??= import('../protocol/sv2/noise.js'));
 
 export function isSv2SecurityReason(reason: string): boolean {
   return reason.startsWith(SV2_SECURITY_REASON_PREFIX);
@@ -244,17 +249,26 @@ export class Sv2PoolConnection extends ReconnectingPoolConnection implements Ups
     }
     const timer = setTimeout(() => this.down(socket, `connect/handshake timeout (at ${this.stage})`), this.options.connectTimeoutMs);
     socket.setKeepAlive(true, 30_000);
-    const initiator = new NoiseInitiator({ authorityPublicKey: this.authorityKey! });
+    let initiator: NoiseInitiator | null = null;
     const act2 = new ByteQueue();
     let decoder: Sv2TransportDecoder | null = null;
     socket.on('connect', () => {
       if (socket !== this.socket) return;
       this.stage = 'noise';
-      socket.write(initiator.writeAct1());
+      loadNoise().then(
+        ({ NoiseInitiator }) => {
+          if (socket !== this.socket) return;
+          initiator = new NoiseInitiator({ authorityPublicKey: this.authorityKey! });
+          socket.write(initiator.writeAct1());
+        },
+        (error: Error) => this.down(socket, `${SV2_SECURITY_REASON_PREFIX}handshake unavailable: ${error.message}`),
+      );
     });
     socket.on('data', (chunk: Buffer) => {
       if (socket !== this.socket) return;
       if (!decoder) {
+        // Nothing is due from the pool before our first act: bytes before it are not a handshake.
+        if (!initiator) return this.down(socket, `${SV2_SECURITY_REASON_PREFIX}handshake failed (malformed): the pool spoke first`);
         act2.push(chunk);
         if (act2.length < ACT2_SIZE) return;
         try {

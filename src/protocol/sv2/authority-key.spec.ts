@@ -1,6 +1,8 @@
 import { createBase58check } from '@scure/base';
 import { createHash } from 'node:crypto';
-import { AuthorityKeyError, decodeAuthorityKey, encodeAuthorityKey } from './authority-key.js';
+import { schnorr } from '@noble/curves/secp256k1.js';
+import { randomBytes } from 'node:crypto';
+import { AuthorityKeyError, decodeAuthorityKey, encodeAuthorityKey, isCurveX } from './authority-key.js';
 import { generateKeyPair } from './noise.js';
 
 // 04-Protocol-Security 4.7.1.
@@ -37,5 +39,35 @@ describe('pool authority public key', () => {
     offCurve[31] = 5;
     expect(() => decodeAuthorityKey(base58check.encode(Buffer.concat([Buffer.of(1, 0), offCurve])))).toThrow(/not a valid secp256k1/);
     expect(() => encodeAuthorityKey(Buffer.alloc(33))).toThrow(AuthorityKeyError);
+  });
+});
+
+describe('isCurveX (the on-curve test without the curve library)', () => {
+  const P = 2n ** 256n - 2n ** 32n - 977n;
+  const noble = (x: bigint) => {
+    try {
+      schnorr.utils.lift_x(x);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('agrees with @noble/curves lift_x on 400 random x and the edges', () => {
+    const xs = [0n, 1n, 2n, 7n, P - 1n, P, P + 1n, 2n ** 256n - 1n];
+    for (let i = 0; i < 400; i++) xs.push(BigInt(`0x${randomBytes(32).toString('hex')}`));
+    const outcomes = xs.map((x) => [x, isCurveX(x)] as const);
+    expect(outcomes).toEqual(xs.map((x) => [x, noble(x)] as const));
+    // Both answers occur (about half of all x are on the curve): the test can fail either way.
+    expect(new Set(outcomes.map(([, valid]) => valid)).size).toBe(2);
+  });
+
+  it('a key of a real key pair passes; its neighbour that is off the curve is refused', () => {
+    const key = generateKeyPair().publicKey;
+    expect(isCurveX(BigInt(`0x${Buffer.from(key).toString('hex')}`))).toBe(true);
+    let off = BigInt(`0x${Buffer.from(key).toString('hex')}`) + 1n;
+    while (noble(off)) off++;
+    expect(isCurveX(off)).toBe(false);
+    expect(() => decodeAuthorityKey(encodeAuthorityKey(Buffer.from(off.toString(16).padStart(64, '0'), 'hex')))).toThrow(AuthorityKeyError);
   });
 });

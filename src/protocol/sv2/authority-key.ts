@@ -3,7 +3,6 @@
  * little-endian u16 version, currently 1 (bytes [1, 0]), then the 32-byte x-only key.
  */
 import { createHash } from 'node:crypto';
-import { schnorr } from '@noble/curves/secp256k1.js';
 import { createBase58check } from '@scure/base';
 
 export const AUTHORITY_KEY_VERSION = 1;
@@ -34,9 +33,32 @@ export function decodeAuthorityKey(text: string): Buffer {
   const key = Buffer.from(bytes.subarray(2));
   try {
     // A key not on the curve would make every certificate check fail later with a misleading "bad signature".
-    schnorr.utils.lift_x(BigInt(`0x${key.toString('hex')}`));
+    if (!isCurveX(BigInt(`0x${key.toString('hex')}`))) throw new Error('not on the curve');
   } catch {
     throw new AuthorityKeyError('authority key is not a valid secp256k1 x-only public key');
   }
   return key;
+}
+
+/** secp256k1's field prime. */
+const P = 2n ** 256n - 2n ** 32n - 977n;
+
+function powMod(base: bigint, exponent: bigint, modulus: bigint): bigint {
+  let result = 1n;
+  base %= modulus;
+  for (; exponent > 0n; exponent >>= 1n) {
+    if (exponent & 1n) result = (result * base) % modulus;
+    base = (base * base) % modulus;
+  }
+  return result;
+}
+
+/**
+ * BIP340's lift_x test without the curve library (loaded only for an SV2 handshake): x in [1, p) and
+ * x^3 + 7 a square mod p (Euler's criterion).
+ */
+export function isCurveX(x: bigint): boolean {
+  if (x <= 0n || x >= P) return false;
+  const c = (powMod(x, 3n, P) + 7n) % P;
+  return c === 0n || powMod(c, (P - 1n) / 2n, P) === 1n;
 }

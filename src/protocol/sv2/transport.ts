@@ -15,7 +15,7 @@ import {
   type FrameHeader,
   type Sv2Frame,
 } from './frame.js';
-import { MAC_SIZE, Sv2NoiseError, type CipherState } from './noise.js';
+import { MAC_SIZE, Sv2NoiseError, type CipherState } from './cipher-state.js';
 
 /** Noise's limit on one transport message. */
 export const MAX_CIPHERTEXT_CHUNK = 65535;
