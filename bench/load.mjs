@@ -79,7 +79,8 @@ const options = {
   // After every miner has left: how long to wait (nothing forced) before reading the proxy's RSS again.
   leaveSeconds: flag('leave-seconds', quick ? 3 : 5),
   // Miners connecting at a time; --storm: all of them at once, as after a proxy restart.
-  connectConcurrency: args.includes('--storm') ? Infinity : flag('connect-concurrency', 200),
+  // (A count, not Infinity: the options travel to the miners' process as JSON, where Infinity becomes null.)
+  connectConcurrency: args.includes('--storm') ? Number.MAX_SAFE_INTEGER : flag('connect-concurrency', 200),
 };
 const baselineDir = stringFlag('baseline') === undefined ? undefined : resolvePath(stringFlag('baseline'));
 const rounds = Math.max(1, Math.floor(flag('rounds', 1)));

@@ -91,6 +91,7 @@ export async function startProxy(given: AppConfig, logger: LoggerService): Promi
     app.connectMicroservice({ strategy: stratum }, { inheritAppConfig: true });
     const accounting = app.get(AccountingService);
     stratum.onProtocolError = (kind) => accounting.protocolError('miner', kind);
+    stratum.jobsFirst = app.get(UpstreamChannels).fanOut;
     stratum.on('close', (_connection, reason) => accounting.minerDisconnected(reason));
     try {
       await app.init();

@@ -59,7 +59,8 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
   private nextId = 1;
   /** Pools being connected once to learn their extranonce2 size, by id. */
   private readonly sizeProbes = new Map<number, UpstreamConnection>();
-  private readonly fanOut = new FanOut(JOB_WRITES_PER_TURN);
+  /** Every channel's job broadcasts; the miners' lines wait for it when the core cannot keep up (bootstrap). */
+  readonly fanOut = new FanOut(JOB_WRITES_PER_TURN);
   /** The hashrate each channel last told its SV2 pool (h/s). */
   private readonly nominalHashRates = new Map<Channel, number>();
   private nominalTimer: NodeJS.Timeout | null = null;

@@ -27,4 +27,42 @@ describe('FanOut', () => {
     expect(between.slice(0, 3)).toEqual([10, 20, 30]);
     expect(delivered).toBe(100);
   });
+
+  it('holds the miners\' lines once a slice waited past the slow-turn limit, and releases them when the broadcasts are out', async () => {
+    let clock = 0;
+    const fanOut = new FanOut(2, 20, () => clock);
+    let delivered = 0;
+    fanOut.run(6, () => delivered++);
+    // The first slice goes at once; a turn that comes soon enough holds nothing.
+    expect(fanOut.holdsShares).toBe(false);
+    clock += 5;
+    await nextTurn();
+    expect([delivered, fanOut.holdsShares]).toEqual([4, false]);
+    // The loop was busy for 30 ms before the next slice: from now on jobs go first.
+    clock += 30;
+    fanOut.run(2, () => delivered++);
+    await nextTurn();
+    expect([delivered, fanOut.holdsShares]).toEqual([6, true]);
+    let released = false;
+    void fanOut.released().then(() => (released = true));
+    await Promise.resolve();
+    expect(released).toBe(false);
+    await nextTurn();
+    await Promise.resolve();
+    expect([delivered, fanOut.holdsShares, released, fanOut.holds]).toEqual([8, false, true, 1]);
+  });
+
+  it('released() is immediate without a hold, and a hold ends after a second even if broadcasts keep coming', async () => {
+    let clock = 0;
+    const fanOut = new FanOut(1, 20, () => clock);
+    await fanOut.released();
+    fanOut.run(3, () => undefined);
+    clock += 50;
+    await nextTurn();
+    expect(fanOut.holdsShares).toBe(true);
+    fanOut.run(100, () => undefined);
+    clock += 1001;
+    await nextTurn();
+    expect(fanOut.holdsShares).toBe(false);
+  });
 });

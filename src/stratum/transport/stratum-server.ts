@@ -49,6 +49,9 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
   /** The miner connections accepted at once: the flag, or what the open-file limit allows. */
   maxConnections = 0;
 
+  /** Broadcasts that go before the miners' lines when the core cannot keep up (the channels' fan-out). */
+  jobsFirst: { readonly holdsShares: boolean; released(): Promise<void> } | null = null;
+
   /** Told of every protocol error and bad connection (kind: malformed, unknown_method, not_stratum, line_too_long). */
   onProtocolError: (kind: string) => void = () => undefined;
 
@@ -262,6 +265,8 @@ export class StratumServer extends Server<StratumServerEvents> implements Custom
       pumping = true;
       while (backlog.length > 0 && connection.isOpen) {
         for (let served = 0; served < LINES_PER_TURN && backlog.length > 0 && connection.isOpen; served++) {
+          if (this.jobsFirst?.holdsShares) await this.jobsFirst.released();
+          if (!connection.isOpen) break;
           if (await this.handleLine(connection, backlog.shift())) connection.lastUsefulAt = Date.now();
         }
         if (socket.isPaused() && backlog.length <= MAX_BACKLOG / 2 && connection.isOpen) socket.resume();
