@@ -28,7 +28,7 @@ describe('FanOut', () => {
     expect(delivered).toBe(100);
   });
 
-  it('holds the miners\' lines once a slice waited past the slow-turn limit, and releases them when the broadcasts are out', async () => {
+  it("holds the miners' lines once a slice waited past the slow-turn limit, and releases them when the broadcasts are out", async () => {
     let clock = 0;
     const fanOut = new FanOut(2, 20, () => clock);
     let delivered = 0;
