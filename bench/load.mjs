@@ -6,7 +6,7 @@
 //                    [--leave-seconds S]       (wait after every miner has left before reading RSS; default 5, 3 with --quick)
 //                    [--upstream sv1|sv2]      (the bench pool's protocol; default sv1)
 //                    [--connect-concurrency N] [--storm]  (miners connecting at a time, default 200; --storm: all at once)
-//                    [--baseline DIR] [--rounds N]
+//                    [--baseline DIR] [--rounds N] [--together]
 //                    [--cpu-prof] [--trace-gc] [--no-pin] [--help]  (BENCH_PROXY_NODE_FLAGS: extra node flags for the proxy)
 //
 // Phases of one run: the proxy starts (idle RSS), the miners connect (connect time, RSS per miner), an idle window
@@ -20,6 +20,9 @@
 // --rounds N; the table shows each side's median), each with a fresh pool, miners and SQLite folder. The table shows
 // both sides and new/baseline; the JSON result holds every run, the medians and the ratios. Only proxy flags that
 // the checkout's `dist/main.js --help` lists are passed, so an older commit runs too.
+// --together: with --baseline, both proxies run at the same time under two copies of the load (two pools, two
+// sets of miners; the proxies share their core, the load generators theirs): the machine's speed drifts by
+// 10 % and more between runs minutes apart, and side by side the drift falls on both alike.
 // --upstream sv2: the proxy's pool is bench/sv2-pool-process.mjs, an SV2 pool on the proxy's own SV2 code (dist/protocol/sv2:
 // Noise, framing, messages; every share accepted), registered through the pools API with protocol sv2 and its authority
 // key, and the accounts as stratum2+tcp:// URLs. The miners, the shares and the table are the same. The miners
@@ -59,6 +62,7 @@ const stringFlag = (name) => {
 };
 const quick = args.includes('--quick');
 const cpuProf = args.includes('--cpu-prof');
+const together = args.includes('--together');
 // With two or more cores, the proxy gets the last core and the load generator (pool and miners) the others, so
 // the load generator's own queueing does not show up as the proxy's latency. --no-pin shares every core.
 const cores = cpus().length;
@@ -827,8 +831,16 @@ async function main() {
     for (let i = 0; i < rounds; i++) {
       // Alternating, baseline first: a drift of the machine's speed within the invocation falls on both sides.
       if (rounds > 1) say(`round ${i + 1} of ${rounds}`);
-      runs.baseline.push(await runOnce('baseline', baselineDir));
-      runs.new.push(await runOnce('new', thisCheckout));
+      if (together) {
+        // Both at once, each with its own pool and miners, the proxies on the same core: the same machine
+        // state for both, so a drift of its speed between runs cannot show as a difference.
+        const [base, next] = await Promise.all([runOnce('baseline', baselineDir), runOnce('new', thisCheckout)]);
+        runs.baseline.push(base);
+        runs.new.push(next);
+      } else {
+        runs.baseline.push(await runOnce('baseline', baselineDir));
+        runs.new.push(await runOnce('new', thisCheckout));
+      }
     }
     all = [...runs.baseline, ...runs.new];
     const medians = { baseline: medianFigures(runs.baseline), new: medianFigures(runs.new) };
@@ -838,7 +850,7 @@ async function main() {
       notes: [...notes, ...all.flatMap((run) => run.notes)],
       comparison: {
         rounds,
-        order: 'baseline, new (alternating per round)',
+        order: together ? 'baseline and new at the same time (--together)' : 'baseline, new (alternating per round)',
         baseline: describeCheckout(baselineDir),
         new: describeCheckout(thisCheckout),
         // Figures: each side's median over the rounds; ratios: new / baseline of those medians.

@@ -81,12 +81,12 @@ const accountOf = (address: string): ChannelAccount => {
 };
 
 /** A channel over fake pool connections; `connections` lists every one it opened, probes included. */
-function channelOver(addresses: string[], extranonce2Size = 8, capacity = 256) {
+function channelOver(addresses: string[], extranonce2Size = 8, capacity = 256, primaryPoolExtranonce2: number | null = null) {
   const channel = new Channel(
     1,
     'key',
     addresses.map(accountOf),
-    { capacity, prefixBytes: 1, minerExtranonce2Size: 4, jobTimeoutMs: 120_000, failbackAfterMs: 60_000 },
+    { capacity, prefixBytes: 1, minerExtranonce2Size: 4, jobTimeoutMs: 120_000, failbackAfterMs: 60_000, primaryPoolExtranonce2 },
     host,
     new FanOut(1000),
   );
@@ -131,6 +131,26 @@ describe('Channel', () => {
     // The slot follows the pool's extranonce1 in coinb1; the padding shrinks by the slot byte.
     expect(relayed.translationFor(4, '01')).toEqual({ poolExtranonce1: 'e1e101', padding: '0000' });
     expect(relayed.notifyLine(4, '00', true)!.equals(relayed.notifyLine(4, '01', true)!)).toBe(false);
+  });
+
+  it("with the primary pool's extranonce2 size known, seats a repeated prefix by slot before the pool is up", () => {
+    const { channel, ready, job } = channelOver(['pool:1'], 8, 256, 8);
+    const first = new Member('01');
+    channel.seat(first);
+    expect(channel.canSeat('01')).toBe(true);
+    const second = new Member('01');
+    channel.seat(second);
+    expect([channel.slotOf(first), channel.slotOf(second)]).toEqual(['00', '01']);
+    ready();
+    job('j1');
+    expect(second.jobs[0].translationFor(4, '01')).toEqual({ poolExtranonce1: 'e1e101', padding: '0000' });
+  });
+
+  it('a known size without room for a slot byte keeps one member per prefix, as an unknown one does', () => {
+    const { channel } = channelOver(['pool:1'], 5, 256, 5);
+    channel.seat(new Member('01'));
+    expect(channel.canSeat('01')).toBe(false);
+    expect(channel.canSeat('02')).toBe(true);
   });
 
   it('uses no slot where the pool extranonce2 has no byte to spare', () => {

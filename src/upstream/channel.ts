@@ -186,6 +186,12 @@ export interface ChannelOptions {
    * pool could not carry would cost every miner a set_extranonce or a reconnect at failover.
    */
   readonly smallestPoolExtranonce2?: number | null;
+  /**
+   * The primary pool's extranonce2 size as last seen (null: not known yet). Known, it decides the slot layout
+   * at once, so that miners arriving before the first connection is up (a storm after a restart) share the
+   * channel by slot as later ones do, instead of opening channels of their own.
+   */
+  readonly primaryPoolExtranonce2?: number | null;
   /** An account that sends no job for this long is left (or, alone, reconnected). */
   readonly jobTimeoutMs: number;
   /** A higher account must stay up this long before the sessions go back to it. */
@@ -304,6 +310,8 @@ export class Channel {
     private readonly fanOut: FanOut,
   ) {
     this.lastErrors = accounts.map(() => null);
+    const primary = options.primaryPoolExtranonce2;
+    if (primary !== null && primary !== undefined) this.decideSlotBytes(primary);
   }
 
   get capacity(): number {
@@ -819,15 +827,21 @@ export class Channel {
 
   // ---- work ----
 
+  /**
+   * Decided once, before the first job: the layout of the pool's extranonce2 never changes under a job. A pool
+   * that later comes back with less room than the layout needs is what a backup of unknown size is: its
+   * miners get a set_extranonce or a reconnect (translationFor).
+   */
+  private decideSlotBytes(poolExtranonce2Size: number): void {
+    const needed = 1 + this.options.prefixBytes + this.options.minerExtranonce2Size;
+    const smallest = Math.min(poolExtranonce2Size, this.options.smallestPoolExtranonce2 ?? Infinity);
+    this.slotBytes = smallest >= needed ? 1 : 0;
+  }
+
   /** A new pool extranonce (connect, reconnect, set_extranonce): jobs under the old one are void. */
   private renew(): void {
     const extranonce = this.connection.extranonce;
-    if (this.slotBytes === null && extranonce) {
-      // Decided once, before the first job: the layout of the pool's extranonce2 never changes under a job.
-      const needed = 1 + this.options.prefixBytes + this.options.minerExtranonce2Size;
-      const smallest = Math.min(extranonce.extranonce2Size, this.options.smallestPoolExtranonce2 ?? Infinity);
-      this.slotBytes = smallest >= needed ? 1 : 0;
-    }
+    if (this.slotBytes === null && extranonce) this.decideSlotBytes(extranonce.extranonce2Size);
     this.retireJobs();
     this.forceClean = true;
     this.each((member) => member.channelReady(this));

@@ -291,6 +291,7 @@ export class UpstreamChannels implements ChannelHost, OnModuleInit, OnModuleDest
         prefixBytes: stratum.extranonce1Size,
         minerExtranonce2Size: request.minerExtranonce2Size ?? stratum.extranonce2Size,
         smallestPoolExtranonce2: smallestKnown(request.accounts.map(({ pool }) => pool.extranonce2Size)),
+        primaryPoolExtranonce2: primary.extranonce2Size,
         jobTimeoutMs: upstream.jobTimeoutMs,
         failbackAfterMs: upstream.failbackAfterMs,
         // Asked at each connection, so that a change by the pools API applies from the channel's next one.
