@@ -6,7 +6,34 @@
 // here, counted in the proxy's CPU per share; at 10 ms and 50 ms it wakes it 120 times. It starts paused and runs only from one SIGUSR2 to the next; a SIGUSR2 while
 // $BENCH_LOOP_FILE.pause exists reports and pauses it again. The bench runs it during the share phase only.
 import { existsSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+
+// With $BENCH_ALLOC_PROFILE set, V8's sampling heap profiler runs over the same window (the share phase),
+// counting what is collected too, and writes the allocations to that file (a .heapprofile, see
+// bench/top-allocations.mjs): where the share path allocates, not what stays.
+const allocationProfile = process.env.BENCH_ALLOC_PROFILE;
+let inspector = null;
+function sampleAllocations(start) {
+  if (!allocationProfile) return;
+  if (start && !inspector) {
+    inspector = new Session();
+    inspector.connect();
+    inspector.post('HeapProfiler.enable');
+    inspector.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  } else if (!start && inspector) {
+    const session = inspector;
+    inspector = null;
+    session.post('HeapProfiler.stopSampling', (error, result) => {
+      if (!error) writeFileSync(allocationProfile, JSON.stringify(result.profile));
+      session.disconnect();
+    });
+  }
+}
 
 const TICK_MS = 50;
 const histogram = monitorEventLoopDelay({ resolution: 10 });
@@ -37,9 +64,11 @@ process.on('SIGUSR2', () => {
     histogram.disable();
     if (ticker) clearInterval(ticker);
     ticker = null;
+    sampleAllocations(false);
   } else {
     histogram.enable();
     if (!ticker) ticker = setInterval(tick, TICK_MS).unref();
+    sampleAllocations(true);
   }
   writeFileSync(process.env.BENCH_LOOP_FILE, JSON.stringify(report));
 });

@@ -88,7 +88,10 @@ export async function startProxy(given: AppConfig, logger: LoggerService): Promi
     });
     app.useGlobalPipes(createValidationPipe());
     app.disable('x-powered-by');
-    app.connectMicroservice({ strategy: stratum }, { inheritAppConfig: true });
+    // The Stratum handlers take their params as `unknown` and validate them with the protocol decoders
+    // (src/protocol/miner-messages.ts): the API's global ValidationPipe had nothing to check there, and it
+    // and Nest's pipe plumbing were a fifth of what each share allocated.
+    app.connectMicroservice({ strategy: stratum }, { inheritAppConfig: false });
     const accounting = app.get(AccountingService);
     stratum.onProtocolError = (kind) => accounting.protocolError('miner', kind);
     stratum.jobsFirst = app.get(UpstreamChannels).fanOut;

@@ -1,9 +1,10 @@
-import { Controller } from '@nestjs/common';
+import { Controller, UseFilters } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { StratumError, StratumErrorCode } from '../protocol/errors.js';
 import { decodeAuthorize, decodeConfigure, decodeSubscribe, decodeSuggestDifficulty } from '../protocol/miner-messages.js';
 import { MinerSessions } from './session/miner-sessions.service.js';
 import { StratumContext } from './transport/stratum.context.js';
+import { RethrowErrorsFilter } from './transport/rethrow-errors.filter.js';
 import { STRATUM } from './transport/stratum-server.js';
 
 const notSubscribed = () => new StratumError(StratumErrorCode.NotSubscribed, 'not subscribed');
@@ -13,6 +14,7 @@ const notSubscribed = () => new StratumError(StratumErrorCode.NotSubscribed, 'no
  * session answers by itself later (authorize waits for the pool; submit for the pool's verdict).
  */
 @Controller()
+@UseFilters(RethrowErrorsFilter)
 export class StratumController {
   constructor(private readonly sessions: MinerSessions) {}
 
