@@ -82,6 +82,20 @@ describe('MetricsController', () => {
     expect(otherWorkRan).toBe(true);
   });
 
+  it('a second scrape of the same series, the label texts kept, is what prom-client renders; a changed series shows its change', async () => {
+    const speed = new Gauge({ name: 'spec_speed', help: 'speed', labelNames: ['worker', 'user'] });
+    for (let i = 0; i < 50; i++) speed.set({ worker: `rig"${i}\\x`, user: 'u' }, i);
+    expect(await scrape()).toBe(await register.metrics());
+    speed.set({ worker: 'rig"3\\x', user: 'u' }, 99);
+    speed.remove({ worker: 'rig"4\\x', user: 'u' });
+    speed.set({ worker: 'new', user: 'v' }, 7);
+    const again = await scrape();
+    expect(again).toBe(await register.metrics());
+    expect(again).toContain('spec_speed{worker="rig\\"3\\\\x",user="u"} 99');
+    expect(again).not.toContain('rig\\"4\\\\x"');
+    expect(again).toContain('spec_speed{worker="new",user="v"} 7');
+  });
+
   it('waits for a slow scraper without leaving listeners on its response', async () => {
     const speed = new Gauge({ name: 'spec_speed', help: 'speed', labelNames: ['worker'] });
     for (let i = 0; i < 50; i++) speed.set({ worker: `w${i}` }, i);

@@ -69,15 +69,33 @@ async function renderMetric(metric: MetricObject): Promise<string> {
   const name = escapeText(data.name);
   const lines = [`# HELP ${name} ${escapeText(data.help)}`, `# TYPE ${name} ${data.type}`];
   for (const sample of data.values as { metricName?: string; labels: Record<string, string | number>; value: number }[]) {
-    let labels = '';
-    for (const label in sample.labels) {
-      const value = sample.labels[label];
-      labels += `${labels === '' ? '' : ','}${label}="${typeof value === 'string' ? escapeText(value).replace(/"/g, '\\"') : value}"`;
-    }
-    lines.push(`${sample.metricName ?? name}${labels === '' ? '' : `{${labels}}`} ${valueText(sample.value)}`);
+    lines.push(`${sample.metricName ?? name}${labelsText(sample.labels)} ${valueText(sample.value)}`);
     if (lines.length % LINES_PER_TURN === 0) await nextTurn();
   }
   return lines.join('\n');
+}
+
+/**
+ * `{name="value",...}` of a labels object, or '' for none. The accounting hands the same object scrape after
+ * scrape (a worker's labels, prom-client's stored series), so its text is kept with it: rendering every
+ * label again was most of a scrape's work and garbage (about 1 KB per line). Label objects are replaced,
+ * never changed in place.
+ */
+const renderedLabels = new WeakMap<object, string>();
+
+function labelsText(labels: Record<string, string | number> | undefined): string {
+  if (!labels) return '';
+  let text = renderedLabels.get(labels);
+  if (text === undefined) {
+    text = '';
+    for (const label in labels) {
+      const value = labels[label];
+      text += `${text === '' ? '' : ','}${label}="${typeof value === 'string' ? escapeText(value).replace(/"/g, '\\"') : value}"`;
+    }
+    if (text !== '') text = `{${text}}`;
+    renderedLabels.set(labels, text);
+  }
+  return text;
 }
 
 function escapeText(text: string): string {
