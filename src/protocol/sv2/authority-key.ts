@@ -31,12 +31,9 @@ export function decodeAuthorityKey(text: string): Buffer {
   const version = bytes[0] | (bytes[1] << 8);
   if (version !== AUTHORITY_KEY_VERSION) throw new AuthorityKeyError(`unsupported authority key version ${version}`);
   const key = Buffer.from(bytes.subarray(2));
-  try {
-    // A key not on the curve would make every certificate check fail later with a misleading "bad signature".
-    if (!isCurveX(BigInt(`0x${key.toString('hex')}`))) throw new Error('not on the curve');
-  } catch {
+  // A key not on the curve would make every certificate check fail later with a misleading "bad signature".
+  if (!isCurveX(BigInt(`0x${key.toString('hex')}`)))
     throw new AuthorityKeyError('authority key is not a valid secp256k1 x-only public key');
-  }
   return key;
 }
 
