@@ -54,7 +54,8 @@ describe('AccountingService', () => {
       providers: [
         AccountingService,
         { provide: APP_CONFIG, useValue: config },
-        { provide: StatsRecorder, useValue: { record: (...args: unknown[]) => recorded.push(args) } },
+        // The sixth argument is the worker's row cache (StatsSlot), not part of what is recorded.
+        { provide: StatsRecorder, useValue: { record: (...args: unknown[]) => recorded.push(args.slice(0, 5)) } },
       ],
     }).compile();
     accounting = module.get(AccountingService);
@@ -164,6 +165,18 @@ describe('AccountingService', () => {
     now += 2000;
     accounting.sweepRigs();
     expect(await value('proxy_rig_shares_total', { rig: 'r1', result: 'accepted' })).toBeUndefined();
+  });
+
+  it('counts a late verdict of a lingering worker whose rig expired meanwhile in a new rig series', async () => {
+    accounting.workerConnected(sha);
+    accounting.shareAnswered(sha.sessionId, 1, { accepted: true });
+    accounting.workerDisconnected(sha.sessionId); // the session lingers, holding its rig group
+    now += config.metrics.rigTtlMs + 1;
+    accounting.sweepRigs();
+    expect(await value('proxy_rig_shares_total', { rig: 'r1', result: 'accepted' })).toBeUndefined();
+    accounting.shareAnswered(sha.sessionId, 1, { accepted: true });
+    expect(await value('proxy_rig_shares_total', { rig: 'r1', result: 'accepted' })).toBe(1);
+    expect(await value('proxy_shares_total', { user: 'u1', result: 'accepted' })).toBe(2);
   });
 
   it('publishes no series for a lingering worker that never had a share, and its series again when it resumes', async () => {

@@ -7,7 +7,7 @@ import { UNKNOWN_ALGORITHM } from '../pools/algorithms/share-hashers.js';
 import { RateWindow } from './rate-window.js';
 import { OutcomeSummary, RecentOutcomes } from './recent-outcomes.js';
 import { OVERFLOW_RIG, RigPlaces } from './rig-places.js';
-import { StatsRecorder } from './stats-recorder.js';
+import { newStatsSlot, StatsRecorder, StatsSlot } from './stats-recorder.js';
 
 /** Who a worker is, for the metric labels. */
 export interface WorkerInfo {
@@ -126,6 +126,8 @@ interface WorkerRecord {
   difficulty: number | null;
   readonly counts: ShareCounts;
   readonly window: RateWindow;
+  /** The statistics row its shares of this minute go to. */
+  readonly stats: StatsSlot;
 }
 
 interface GroupRecord {
@@ -142,6 +144,8 @@ interface GroupRecord {
   lastConnectedAt: number;
   /** Connections of the rig's workers (each connect or reconnect), published per rig. */
   connects: number;
+  /** Removed from its map (an expired rig): the workers that hold it look their group up again. */
+  swept: boolean;
 }
 
 /** The windows farm operators know from other proxies, for the workers API. */
@@ -300,6 +304,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
         difficulty: null,
         counts: newCounts(),
         window: this.newWindow(),
+        stats: newStatsSlot(),
       };
       this.workers.set(info.sessionId, record); // its counters are collected from the first moment, at zero
     }
@@ -353,7 +358,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     const one = difficulty / record.info.divider;
     record.counts.sent++;
     addDifficultyOne(record.counts, 'oneSent', one);
-    this.stats.record(record.info.user, this.statsWorker(record), 'sent', one, this.now());
+    this.stats.record(record.info.user, this.statsWorker(record), 'sent', one, this.now(), record.stats);
   }
 
   /** The answer to a share: the pool's verdict, or a local rejection (then it was never forwarded). */
@@ -382,10 +387,10 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     if (outcome.accepted) {
       // A validated worker's speed comes from shareValid, at its own difficulty.
       if (!info.validated) this.addToWindows(record, user, rig, one, now);
-      this.stats.record(info.user, this.statsWorker(record), 'accepted', one, now);
+      this.stats.record(info.user, this.statsWorker(record), 'accepted', one, now, record.stats);
     } else {
       this.sharesRejected.inc({ proxy: this.proxy, user: info.user, hash: info.hash, pool: info.pool, reason: outcome.reason });
-      this.stats.record(info.user, this.statsWorker(record), 'rejected', one, now);
+      this.stats.record(info.user, this.statsWorker(record), 'rejected', one, now, record.stats);
     }
   }
 
@@ -398,10 +403,11 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     if (!record) return;
     const info = record.info;
     const one = difficulty / info.divider;
-    record.lastShareAt = this.now();
+    const now = this.now();
+    record.lastShareAt = now;
     record.counts.valid++;
     addDifficultyOne(record.counts, 'oneValid', one);
-    this.addToWindows(record, this.groupOf(record, false), this.groupOf(record, true), one, this.now());
+    this.addToWindows(record, this.groupOf(record, false), this.groupOf(record, true), one, now);
   }
 
   private addToWindows(record: WorkerRecord, user: GroupRecord, rig: GroupRecord, one: number, now: number): void {
@@ -477,6 +483,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     for (const [key, rig] of this.rigs) {
       if (rig.liveWorkers > 0 || now - rig.lastConnectedAt < this.config.metrics.rigTtlMs) continue;
       this.rigs.delete(key); // its series are collected from this.rigs, so they go with it
+      rig.swept = true;
       this.rigPlaces.release(rig.user, rig.rig!);
     }
   }
@@ -546,8 +553,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
   /** The worker's user or rig group: the one it holds, unless that was swept meanwhile. */
   private groupOf(record: WorkerRecord, perRig: boolean): GroupRecord {
     const held = perRig ? record.rig : record.user;
-    const map = perRig ? this.rigs : this.users;
-    if (map.get(held.key) === held) return held;
+    if (!held.swept) return held;
     const group = perRig ? this.rigGroup(record.info, record.rigLabel) : this.userGroup(record.info);
     if (perRig) record.rig = group;
     else record.user = group;
@@ -579,6 +585,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
         liveWorkers: 0,
         lastConnectedAt: now,
         connects: 0,
+        swept: false,
       };
       map.set(key, group);
       if (rig !== null) this.rigPlaces.hold(labels.user, rig);

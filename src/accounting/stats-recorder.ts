@@ -20,6 +20,18 @@ export interface StatRow {
   oneRejected: number;
 }
 
+/**
+ * A caller's memory of the row its last share went to: a worker's next share in the same minute finds it
+ * without building the key and looking it up (twice per share). Valid while `pending` is the map it was
+ * found in; a flush starts a new map.
+ */
+export interface StatsSlot {
+  row: StatRow | null;
+  pending: Map<string, StatRow> | null;
+}
+
+export const newStatsSlot = (): StatsSlot => ({ row: null, pending: null });
+
 /** What the spool file holds: rows and last-seen times the database did not take. */
 interface Spool {
   readonly version: 1;
@@ -101,13 +113,27 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown {
     }
   }
 
-  record(userName: string, worker: string, kind: 'sent' | 'accepted' | 'rejected', difficultyOne: number, now: number): void {
+  record(
+    userName: string,
+    worker: string,
+    kind: 'sent' | 'accepted' | 'rejected',
+    difficultyOne: number,
+    now: number,
+    slot?: StatsSlot,
+  ): void {
     const minute = now - (now % MINUTE_MS);
-    const key = `${userName}\u0000${worker}\u0000${minute}`;
-    let row = this.pending.get(key);
-    if (!row) {
-      row = { userName, worker, minute, sent: 0, accepted: 0, rejected: 0, oneSent: 0, oneAccepted: 0, oneRejected: 0 };
-      this.pending.set(key, row);
+    let row = slot?.row;
+    if (!row || slot!.pending !== this.pending || row.minute !== minute || row.userName !== userName || row.worker !== worker) {
+      const key = `${userName}\u0000${worker}\u0000${minute}`;
+      row = this.pending.get(key);
+      if (!row) {
+        row = { userName, worker, minute, sent: 0, accepted: 0, rejected: 0, oneSent: 0, oneAccepted: 0, oneRejected: 0 };
+        this.pending.set(key, row);
+      }
+      if (slot) {
+        slot.row = row;
+        slot.pending = this.pending;
+      }
     }
     if (kind === 'sent') {
       row.sent++;

@@ -32,7 +32,7 @@ export class StratumController {
   }
 
   @MessagePattern('mining.submit', STRATUM)
-  async submit(@Payload() params: unknown, @Ctx() context: StratumContext): Promise<StratumError | undefined> {
+  submit(@Payload() params: unknown, @Ctx() context: StratumContext): StratumError | Promise<StratumError | undefined> {
     const session = this.sessions.existingFor(context.getConnection());
     if (!session || session.state === 'connected') return notSubscribed();
     return session.submit(context.getRequest().id, params);
