@@ -78,10 +78,31 @@ type Count = Exclude<keyof ShareCounts, 'lost'>;
  * sends, its published sum is the exact one rounded once (0.047, not 0.047000000000000035).
  */
 function addDifficultyOne(counts: ShareCounts, key: DifficultyOneCount, value: number): void {
-  const sum = counts[key];
+  // Named fields, not counts[key]: a keyed access that sees four names is a megamorphic lookup per share.
+  const lost = counts.lost;
+  switch (key) {
+    case 'oneSent':
+      lost.oneSent += roundedOff(counts.oneSent, value);
+      counts.oneSent += value;
+      return;
+    case 'oneAccepted':
+      lost.oneAccepted += roundedOff(counts.oneAccepted, value);
+      counts.oneAccepted += value;
+      return;
+    case 'oneRejected':
+      lost.oneRejected += roundedOff(counts.oneRejected, value);
+      counts.oneRejected += value;
+      return;
+    case 'oneValid':
+      lost.oneValid += roundedOff(counts.oneValid, value);
+      counts.oneValid += value;
+  }
+}
+
+/** Neumaier's step: what `sum + value` rounds off. */
+function roundedOff(sum: number, value: number): number {
   const next = sum + value;
-  counts.lost[key] += Math.abs(sum) >= Math.abs(value) ? sum - next + value : value - next + sum;
-  counts[key] = next;
+  return Math.abs(sum) >= Math.abs(value) ? sum - next + value : value - next + sum;
 }
 
 /** A count as published: a difficulty-1 sum with its compensation. */
@@ -114,6 +135,8 @@ interface WorkerRecord {
   info: WorkerInfo;
   /** The `worker` labels, made once per info: published with every read. */
   labels: Record<string, string>;
+  /** The share round trip histogram's labels, made once per info. */
+  roundTripLabels: Record<string, string>;
   /** The user's and the rig's group, looked up once per info: the share path allocates nothing for them. */
   user: GroupRecord;
   rig: GroupRecord;
@@ -288,6 +311,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       if (moved) this.removeWorkerSeries(record);
       record.info = info;
       record.labels = this.workerLabels(info);
+      record.roundTripLabels = { proxy: this.proxy, pool: info.pool };
       record.rigLabel = rigLabel;
       record.user = this.userGroup(info);
       record.rig = this.rigGroup(info, rigLabel);
@@ -295,6 +319,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       record = {
         info,
         labels: this.workerLabels(info),
+        roundTripLabels: { proxy: this.proxy, pool: info.pool },
         user: this.userGroup(info),
         rig: this.rigGroup(info, rigLabel),
         rigLabel,
@@ -372,7 +397,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
     const one = difficulty / info.divider;
     const user = this.groupOf(record, false);
     const rig = this.groupOf(record, true);
-    if (roundTripSeconds !== undefined) this.shareRoundTrip.observe({ proxy: this.proxy, pool: info.pool }, roundTripSeconds);
+    if (roundTripSeconds !== undefined) this.shareRoundTrip.observe(record.roundTripLabels, roundTripSeconds);
     // Counters move in plain numbers here and reach Prometheus when it collects (installCollectors): a
     // labelled prom-client update per share and series was a quarter of everything the share path allocated.
     for (const counts of [record.counts, user.counts, rig.counts]) {
