@@ -1,9 +1,8 @@
 import type { LoggerService } from '@nestjs/common';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { POOL_DIFFICULTY_FLOOR, POOL_NOTIFY_LIMITS } from '../src/upstream/pool-limits.js';
 import { Farm } from './support/farm.js';
 import { expectFloodFailover, expectFloodLoggedOncePerConnection } from './support/flood-failover.js';
+import { heapAfterFullGc } from './support/heap.js';
 import { sampleWith as sample } from './support/metrics-text.js';
 import { testLogger } from './support/proxy.js';
 import type { SimMiner } from './support/sim-miner.js';
@@ -167,10 +166,7 @@ describe('a hostile pool (a healthy miner of another account hashes throughout)'
     // The pool's share difficulty is back to normal, so that the victim's later job is an ordinary one.
     hostile.setDifficulty(2 ** -20);
     // The heap after a full collection on both sides: what the flood leaves behind, whatever the collector's timing.
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
-    gc();
-    const heapBefore = process.memoryUsage().heapUsed;
+    const heapBefore = heapAfterFullGc();
     const rssBefore = process.memoryUsage().rss;
     const victimBefore = notifies(victim).length;
     const hashing = healthy.hashAt(HASHES_PER_SECOND, FLOOD_MS);
@@ -211,8 +207,7 @@ describe('a hostile pool (a healthy miner of another account hashes throughout)'
     const p99 = [...roundTrips].sort((a, b) => a - b)[Math.floor(roundTrips.length * 0.99)];
     const accepted = answers.filter((answer) => answer.result === true).length;
     const rssGrowthMb = (maxRss - rssBefore) / 2 ** 20;
-    gc();
-    const heapKeptMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
+    const heapKeptMb = (heapAfterFullGc() - heapBefore) / 2 ** 20;
     const received = notifies(victim).length - victimBefore;
     console.log(
       `flood: the pool sent ${sent} notify lines in ${FLOOD_MS} ms, the flooded account's miner got ${received}; ` +

@@ -1,12 +1,11 @@
 // A hostile Stratum V2 pool (issue 21, point 5, for issue 22's SV2 upstream): it floods jobs, bursts them and
 // sets targets below the floor, while a healthy miner of another account hashes against an SV1 pool.
 import { Logger } from '@nestjs/common';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { difficultyToSv2Target } from '../src/protocol/sv2/sv1-translation.js';
 import { POOL_DIFFICULTY_FLOOR, POOL_NOTIFY_LIMITS } from '../src/upstream/pool-limits.js';
 import { Farm, TOKEN } from './support/farm.js';
 import { expectFloodFailover, expectFloodLoggedOncePerConnection } from './support/flood-failover.js';
+import { heapAfterFullGc } from './support/heap.js';
 import { sampleWith } from './support/metrics-text.js';
 import type { SimMiner } from './support/sim-miner.js';
 import type { SimPool } from './support/sim-pool.js';
@@ -141,10 +140,7 @@ describe('a hostile SV2 pool (a healthy miner of another account hashes througho
     // is logged, not bounded: the healthy miner hashes in the same process and allocates far more than the
     // flood's few thousand jobs, so its peak measured the collector's timing (24-26 MB, once 74 MB).
     // What stays (about 12 MB here, the same for 1,800 or 2,600 jobs) is the failover and warm-up, not the jobs.
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
-    gc();
-    const heapBefore = process.memoryUsage().heapUsed;
+    const heapBefore = heapAfterFullGc();
     const rssBefore = process.memoryUsage().rss;
     let maxRss = rssBefore;
     const hashing = healthy.hashAt(HASHES_PER_SECOND, FLOOD_MS);
@@ -160,8 +156,7 @@ describe('a hostile SV2 pool (a healthy miner of another account hashes througho
     const floodRate = rate(during.answers, FLOOD_MS);
     const received = notifies(victim).length - victimBefore;
     const rssGrowthMb = (maxRss - rssBefore) / 2 ** 20;
-    gc();
-    const heapKeptMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
+    const heapKeptMb = (heapAfterFullGc() - heapBefore) / 2 ** 20;
     console.log(
       `sv2 flood: the pool sent ${sent} jobs in ${FLOOD_MS} ms, the flooded account's miner got ${received}; the healthy miner ` +
         `had ${floodRate.toFixed(1)} shares/s accepted against ${baselineRate.toFixed(1)} before (${((100 * floodRate) / baselineRate).toFixed(0)} %); ` +

@@ -311,7 +311,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       if (moved) this.removeWorkerSeries(record);
       record.info = info;
       record.labels = this.workerLabels(info);
-      record.roundTripLabels = { proxy: this.proxy, pool: info.pool };
+      record.roundTripLabels = this.roundTripLabels(info);
       record.rigLabel = rigLabel;
       record.user = this.userGroup(info);
       record.rig = this.rigGroup(info, rigLabel);
@@ -319,7 +319,7 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
       record = {
         info,
         labels: this.workerLabels(info),
-        roundTripLabels: { proxy: this.proxy, pool: info.pool },
+        roundTripLabels: this.roundTripLabels(info),
         user: this.userGroup(info),
         rig: this.rigGroup(info, rigLabel),
         rigLabel,
@@ -644,6 +644,10 @@ export class AccountingService implements OnModuleInit, OnModuleDestroy {
 
   private workerLabels(info: WorkerInfo) {
     return { proxy: this.proxy, worker: info.address, user: info.user, hash: info.hash, pool: info.pool };
+  }
+
+  private roundTripLabels(info: WorkerInfo) {
+    return { proxy: this.proxy, pool: info.pool };
   }
 
   private upLabels(info: WorkerInfo) {

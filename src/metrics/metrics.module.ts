@@ -5,16 +5,16 @@ import { MetricsController } from './metrics.controller.js';
 import { METRIC_PROVIDERS } from './proxy-metrics.js';
 
 /**
- * Prometheus text at GET /metrics (outside /api/v1). Default process and Node.js metrics live on the global
- * registry, which can hold them only once per process (tests build the app many times).
- */
-/**
  * How often `nodejs_eventloop_lag_*` samples the loop's delay. prom-client's 10 ms woke the idle proxy 100
  * times a second, most of what an empty proxy spent; 10 samples a second still show every stall longer
  * than a tenth of a second and the percentiles of the delay.
  */
 const EVENT_LOOP_SAMPLE_MS = 100;
 
+/**
+ * Prometheus text at GET /metrics (outside /api/v1). Default process and Node.js metrics live on the global
+ * registry, which can hold them only once per process (tests build the app many times).
+ */
 @Global()
 @Module({
   imports: [

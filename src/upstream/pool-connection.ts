@@ -123,6 +123,9 @@ export class PoolConnection extends ReconnectingPoolConnection {
   private deadlineTimer: NodeJS.Timeout | null = null;
   private armedDeadline = Infinity;
   private suggestedDifficulty: number | null = null;
+  /** Lines waiting for the end of this turn of the event loop (send), and the socket they are for. */
+  private outgoing = '';
+  private outgoingSocket: Socket | null = null;
 
   constructor(
     account: PoolAccount,
@@ -458,8 +461,6 @@ export class PoolConnection extends ReconnectingPoolConnection {
     this.outgoing = line;
   }
 
-  private outgoing = '';
-  private outgoingSocket: Socket | null = null;
   private readonly flushOutgoing = (): void => {
     const socket = this.outgoingSocket;
     const lines = this.outgoing;
