@@ -1,11 +1,9 @@
 #!/usr/bin/env node
-import 'reflect-metadata';
+// First: the young generation is held before Nest, TypeORM and the drivers load (below, by import()).
+import { releaseYoungGeneration } from './young-generation.js';
 import { readFileSync } from 'node:fs';
 import { parseCommandLine, helpText } from './config/app-config.js';
 import { ConfigError } from './config/flags.js';
-import { createAppLogger } from './logging/app-logger.js';
-import { startProxy, StartupError } from './bootstrap.js';
-import { startupLines } from './startup-lines.js';
 
 const SHUTDOWN_GRACE_MS = 5000;
 
@@ -32,6 +30,13 @@ async function main(): Promise<number> {
     return 0;
   }
 
+  // Loaded only now: the ES modules a static import names are all fetched before this file's first line runs.
+  await import('reflect-metadata');
+  const [{ createAppLogger }, { startProxy, StartupError }, { startupLines }] = await Promise.all([
+    import('./logging/app-logger.js'),
+    import('./bootstrap.js'),
+    import('./startup-lines.js'),
+  ]);
   const { config } = request;
   const logger = createAppLogger(config.log);
   // Listen for signals before anything starts, so a signal during start-up also ends cleanly. The first
@@ -55,6 +60,7 @@ async function main(): Promise<number> {
     return 1;
   }
   for (const line of startupLines(config, proxy, packageVersion())) logger.log(line, 'Main');
+  releaseYoungGeneration();
 
   const signal = await stopSignal;
   logger.log(`${signal}: draining (a second signal stops at once)`, 'Main');

@@ -258,6 +258,21 @@ describe('the stratum-proxy command', () => {
     expect(result.stdout).not.toContain('\u001b[');
   });
 
+  it('starts with a small young generation: loading Nest, TypeORM and the drivers does not grow it to 32 MiB', async () => {
+    const proxy = new ProxyProcess(['--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', dbFlag()]);
+    try {
+      const [, , web] = await proxy.waitFor(READY);
+      const metrics = await (await fetch(`http://${web}/metrics`)).text();
+      const newSpace = Number(/^nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(metrics)?.[1]);
+      // V8 starts it at 1 MiB a semi-space and doubles it while survivors fill it; left alone, start-up takes it to 16.
+      expect(newSpace).toBeGreaterThan(0);
+      expect(newSpace).toBeLessThanOrEqual(8 * 1024 * 1024);
+    } finally {
+      proxy.kill('SIGTERM');
+      await proxy.exited;
+    }
+  });
+
   it('keeps descriptors for /metrics and the API when miners would take them all (open-file limit 400)', async () => {
     const proxy = new ProxyProcess(
       ['--web.addr=127.0.0.1:0', '--stratum.addr=127.0.0.1:0', `--db.path=${join(dir, 'fd.db')}`, '--syslog'],
