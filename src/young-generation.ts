@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
  * at its initial size while the modules load (the flag is read at each growth, so it can change at run time),
  * and let grow again once the proxy listens, as the miners' load asks.
  */
-export function holdYoungGeneration(): void {
+function holdYoungGeneration(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
 }
 
